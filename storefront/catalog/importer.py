@@ -1,0 +1,284 @@
+"""Import and update the catalogue from a CSV file: all of it or nothing.
+
+Columns (a header row names them; order is free; `,` or `;` separated, UTF-8):
+
+| column        | required | meaning                                                              |
+|---------------|----------|----------------------------------------------------------------------|
+| product       | yes      | the product's slug in its address: lower-case letters, digits, `-`    |
+| name          | first row of a product | the product's name                                 |
+| description   | no       | the product's text                                                   |
+| active        | no       | `yes` (default) or `no`: whether the product is on sale              |
+| image         | no       | a picture under `assets/`, e.g. `img/products/honey.svg`              |
+| image_alt     | with image | the picture's text for people who can't see it                     |
+| sku           | yes      | the variant's stock-keeping unit, unique across the shop             |
+| option        | no       | the variant's option, e.g. `500 g` or `M / blue`                      |
+| price         | yes      | gross price incl. VAT in CHF, e.g. `49.90`                            |
+| vat           | yes      | `standard`, `reduced` or `accommodation`                               |
+| stock         | yes      | units on hand, a whole number ≥ 0                                     |
+| variant_active| no       | `yes` (default) or `no`: whether this variant is on sale              |
+
+One row per variant. A product's rows share `product`; product columns left empty on its later
+rows mean "as above". A product's pictures are those of its rows, in order; a product whose rows
+name no picture keeps the pictures it has. Products and variants missing from the file are left
+as they are. Every row is checked before anything is written; one bad row rejects the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storefront.assets import ASSETS_DIR
+from storefront.catalog.models import Product, ProductImage, Variant, VatClass
+from storefront.catalog.service import bump_revision
+from storefront.money import format_chf, parse_chf
+
+REQUIRED = ("product", "sku", "price", "vat", "stock")
+OPTIONAL = ("name", "description", "active", "image", "image_alt", "option", "variant_active")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+_YES = {"yes", "y", "true", "1", "ja", "oui", "si", "sì"}
+_NO = {"no", "n", "false", "0", "nein", "non"}
+MAX_ROWS = 50_000
+
+
+class CatalogImportError(ValueError):
+    """The file is rejected; `problems` lists every line with its reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class VariantRow:
+    line: int
+    sku: str
+    label: str
+    price: int
+    vat_class: VatClass
+    stock: int
+    active: bool
+
+
+@dataclass(slots=True)
+class ProductRows:
+    line: int
+    slug: str
+    name: str
+    description: str
+    active: bool
+    images: list[tuple[str, str]] = field(default_factory=list)
+    variants: list[VariantRow] = field(default_factory=list)
+
+
+def parse_catalog_csv(data: bytes, assets_dir: Path = ASSETS_DIR) -> list[ProductRows]:
+    """Check the whole file; return it grouped by product, or raise with every problem found."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CatalogImportError([f"the file is not UTF-8 text (byte {error.start})"]) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise CatalogImportError([f"line 1: {error}"]) from None
+    problems: list[str] = []
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
+    if missing:
+        problems.append(f"line 1: missing column(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(f"line 1: unknown column(s) {', '.join(unknown)} "
+                        f"(known: {', '.join(REQUIRED + OPTIONAL)})")
+    if len(set(header)) != len(header):
+        problems.append("line 1: a column is named twice")
+    if problems:
+        raise CatalogImportError(problems)
+    reader.fieldnames = header
+
+    products: dict[str, ProductRows] = {}
+    skus: dict[str, int] = {}
+    try:
+        for row in reader:
+            line = reader.line_num
+            if line > MAX_ROWS + 1:
+                problems.append(f"line {line}: more than {MAX_ROWS} rows; split the file")
+                break
+            if None in row:
+                problems.append(f"line {line}: more fields than columns")
+                continue
+            values = {key: (value or "").strip() for key, value in row.items()}
+            if not any(values.values()):
+                continue  # a blank line
+            _parse_row(line, values, products, skus, problems, assets_dir)
+    except csv.Error as error:
+        problems.append(f"line {reader.line_num}: {error}")
+    if not products and not problems:
+        problems.append("the file has no rows")
+    if problems:
+        raise CatalogImportError(problems)
+    return list(products.values())
+
+
+def _parse_row(line: int, values: dict[str, str], products: dict[str, ProductRows], skus: dict[str, int],
+               problems: list[str], assets_dir: Path) -> None:
+    def fail(message: str) -> None:
+        problems.append(f"line {line}: {message}")
+
+    slug = values["product"]
+    if not _SLUG.fullmatch(slug) or len(slug) > 120:
+        return fail(f"product {slug!r} must be lower-case letters, digits and single hyphens (e.g. alpine-honey)")
+    active = _flag(values.get("active", ""), default=True)
+    variant_active = _flag(values.get("variant_active", ""), default=True)
+    if active is None:
+        return fail(f"active {values['active']!r} must be yes or no")
+    if variant_active is None:
+        return fail(f"variant_active {values['variant_active']!r} must be yes or no")
+    product = products.get(slug)
+    name, description = values.get("name", ""), values.get("description", "")
+    if product is None:
+        if not name:
+            return fail(f"product {slug!r} needs a name on its first row")
+        if len(name) > 200:
+            return fail("name is longer than 200 characters")
+        product = products[slug] = ProductRows(line, slug, name, description, active)
+    else:
+        for column, value, known in (("name", name, product.name), ("description", description,
+                                                                       product.description)):
+            if value and value != known:
+                return fail(f"{column} differs from line {product.line} for product {slug!r}")
+        if values.get("active") and active != product.active:
+            return fail(f"active differs from line {product.line} for product {slug!r}")
+
+    image, alt = values.get("image", ""), values.get("image_alt", "")
+    if image:
+        resolved = (assets_dir / image).resolve()
+        if ".." in Path(image).parts or not resolved.is_relative_to(assets_dir.resolve()) or not resolved.is_file():
+            return fail(f"image {image!r} is not a file under assets/")
+        if resolved.suffix.lower() not in {".svg", ".webp", ".jpg", ".jpeg", ".png", ".avif"}:
+            return fail(f"image {image!r} is not a picture (svg, webp, jpg, png, avif)")
+        if not alt:
+            return fail("image_alt is required with an image (its text for people who can't see it)")
+        if (image, alt) not in product.images:
+            product.images.append((image, alt))
+    elif alt:
+        return fail("image_alt is given without an image")
+
+    sku = values["sku"]
+    if not _SKU.fullmatch(sku):
+        return fail(f"sku {sku!r} must be 1-64 letters, digits or . _ / - and start with a letter or digit")
+    if sku in skus:
+        return fail(f"sku {sku!r} appears already on line {skus[sku]}")
+    try:
+        price = parse_chf(values["price"])
+    except ValueError:
+        return fail(f"price {values['price']!r} must be CHF such as 49.90")
+    if price <= 0:
+        return fail("price must be more than CHF 0.00")
+    try:
+        vat_class = VatClass(values["vat"].lower())
+    except ValueError:
+        return fail(f"vat {values['vat']!r} must be one of {', '.join(c.value for c in VatClass)}")
+    stock_text = values["stock"]
+    if not stock_text.isascii() or not stock_text.isdigit() or len(stock_text) > 9:
+        return fail(f"stock {stock_text!r} must be a whole number of 0 or more")
+    option = values.get("option", "")
+    if len(option) > 120:
+        return fail("option is longer than 120 characters")
+    skus[sku] = line
+    product.variants.append(VariantRow(line, sku, option, price, vat_class, int(stock_text), variant_active))
+    return None
+
+
+def _flag(value: str, *, default: bool) -> bool | None:
+    lowered = value.strip().lower()
+    if not lowered:
+        return default
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    return None
+
+
+class ProductRepository(SQLAlchemyAsyncRepository[Product]):
+    model_type = Product
+
+
+class VariantRepository(SQLAlchemyAsyncRepository[Variant]):
+    model_type = Variant
+
+
+async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, commit: bool = True) -> list[str]:
+    """Write the parsed file in one transaction; return what happened, line by line."""
+    product_repo = ProductRepository(session=session)
+    variant_repo = VariantRepository(session=session)
+    report: list[str] = []
+    problems: list[str] = []
+    next_position = (await session.scalar(select(func.max(Product.position)))) or 0
+    for rows in products:
+        product = await product_repo.get_one_or_none(slug=rows.slug)
+        if product is None:
+            next_position += 1
+            product = Product(slug=rows.slug, name=rows.name, description=rows.description, active=rows.active,
+                              position=next_position, images=[], variants=[])
+            session.add(product)
+            report.append(f"line {rows.line}: created product {rows.slug}")
+        else:
+            changes = _assign(product, name=rows.name, description=rows.description, active=rows.active)
+            report.append(f"line {rows.line}: {'updated' if changes else 'unchanged'} product {rows.slug}"
+                          + (f" ({', '.join(changes)})" if changes else ""))
+        if rows.images and [(i.path, i.alt) for i in product.images] != rows.images:
+            product.images = [ProductImage(path=path, alt=alt, position=index)
+                              for index, (path, alt) in enumerate(rows.images)]
+            report.append(f"line {rows.line}: pictures of {rows.slug} set to {len(rows.images)}")
+        existing = {variant.sku: variant for variant in product.variants}
+        for position, row in enumerate(rows.variants):
+            variant = existing.get(row.sku)
+            if variant is None:
+                owner = await variant_repo.get_one_or_none(sku=row.sku)
+                if owner is not None:
+                    problems.append(f"line {row.line}: sku {row.sku} belongs to another product "
+                                    f"(id {owner.product_id}); SKUs are unique across the shop")
+                    continue
+                product.variants.append(Variant(sku=row.sku, label=row.label, price=row.price,
+                                                vat_class=row.vat_class.value, stock=row.stock,
+                                                active=row.active, position=position))
+                report.append(f"line {row.line}: created variant {row.sku} ({format_chf(row.price, 'en')}, "
+                              f"stock {row.stock})")
+                continue
+            changes = _assign(variant, label=row.label, price=row.price, vat_class=row.vat_class.value,
+                              stock=row.stock, active=row.active)
+            report.append(f"line {row.line}: {'updated' if changes else 'unchanged'} variant {row.sku}"
+                          + (f" ({', '.join(changes)})" if changes else ""))
+    if problems:
+        await session.rollback()
+        raise CatalogImportError(problems)
+    await session.flush()
+    await bump_revision(await session.connection())
+    if commit:
+        await session.commit()
+    else:
+        await session.rollback()
+    return report
+
+
+def _assign(target: object, **values: object) -> list[str]:
+    changes = []
+    for name, value in values.items():
+        before = getattr(target, name)
+        if before != value:
+            shown = (lambda v: format_chf(v, "en")) if name == "price" else repr
+            changes.append(f"{name} {shown(before)} → {shown(value)}")
+            setattr(target, name, value)
+    return changes

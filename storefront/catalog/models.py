@@ -1,0 +1,71 @@
+"""Catalogue tables: products, their images and their variants (what is actually sold)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class VatClass(StrEnum):
+    """Swiss VAT categories; their rates are dated data in `storefront/vat_rates.toml`."""
+
+    STANDARD = "standard"
+    REDUCED = "reduced"
+    ACCOMMODATION = "accommodation"
+
+
+class Product(BigIntAuditBase):
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan",
+        lazy="selectin")
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan", lazy="selectin")
+
+
+class ProductImage(BigIntBase):
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    alt: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+
+class Variant(BigIntAuditBase):
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    price: Mapped[int] = mapped_column(Integer, comment="gross price incl. VAT, in Rappen")
+    vat_class: Mapped[str] = mapped_column(String(20), default=VatClass.STANDARD.value)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class _SingletonBase(CommonTableAttributes, DeclarativeBase):
+    __abstract__ = True
+    registry = orm_registry
+
+
+class CatalogRevision(_SingletonBase):
+    """One row whose number grows with every catalogue change, so each worker knows when its
+    in-memory copy of the catalogue is stale."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    revision: Mapped[int] = mapped_column(Integer, default=0)

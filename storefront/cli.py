@@ -1,0 +1,71 @@
+"""Shop commands for `python -m storefront …`, beside Litestar's own (`run`, `database …`)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from click import Group
+from litestar.plugins import CLIPluginProtocol
+from sqlalchemy import func, select
+
+from storefront.settings import ROOT
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+DEMO_CATALOG = ROOT / "storefront" / "catalog" / "demo.csv"
+
+
+async def import_catalog(app: Litestar, path: Path, *, dry_run: bool = False) -> list[str]:
+    from storefront.catalog.importer import apply_catalog, parse_catalog_csv
+
+    products = parse_catalog_csv(path.read_bytes())
+    config = app.state.shop_alchemy
+    async with config.get_session() as session:
+        return await apply_catalog(session, products, commit=not dry_run)
+
+
+async def catalog_is_empty(app: Litestar) -> bool:
+    from storefront.catalog.models import Product
+
+    async with app.state.shop_alchemy.get_session() as session:
+        return (await session.scalar(select(func.count()).select_from(Product))) == 0
+
+
+class StorefrontCLIPlugin(CLIPluginProtocol):
+    def on_cli_init(self, cli: Group) -> None:
+        @cli.group(help="The product catalogue.")
+        def catalog() -> None:
+            pass
+
+        @catalog.command(name="import", help="Create and update products from a CSV file (all rows or none).")
+        @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @click.option("--dry-run", is_flag=True, help="Check the file and report, but change nothing.")
+        def import_command(app: Litestar, csv_file: Path, dry_run: bool) -> None:
+            from storefront.catalog.importer import CatalogImportError
+
+            try:
+                report = asyncio.run(import_catalog(app, csv_file, dry_run=dry_run))
+            except CatalogImportError as error:
+                click.echo(f"{csv_file}: rejected, nothing was imported:", err=True)
+                for problem in error.problems:
+                    click.echo(f"  {problem}", err=True)
+                raise SystemExit(1) from None
+            for line in report:
+                click.echo(line)
+            click.echo("dry run: nothing was changed" if dry_run else f"{csv_file}: imported")
+
+        @cli.group(help="The demo shop.")
+        def demo() -> None:
+            pass
+
+        @demo.command(name="load", help="Load the demo catalogue into an empty shop (never overwrites).")
+        def load_demo(app: Litestar) -> None:
+            if not asyncio.run(catalog_is_empty(app)):
+                click.echo("demo catalogue: the shop already has products; left as they are")
+                return
+            report = asyncio.run(import_catalog(app, DEMO_CATALOG))
+            click.echo(f"demo catalogue: loaded ({sum('created product' in line for line in report)} products)")

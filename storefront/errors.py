@@ -1,0 +1,67 @@
+"""Errors as pages in the shop's layout (Litestar answers JSON by default), or for htmx as a
+message in the page's notice region. Only server faults are logged as errors."""
+
+from __future__ import annotations
+
+import logging
+
+from advanced_alchemy.exceptions import NotFoundError
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from storefront.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, gettext as _, set_language
+from storefront.settings import LANGUAGES
+
+logger = logging.getLogger("storefront")
+
+
+def _texts(status: int, exc: Exception) -> tuple[str, str]:
+    if status == 403 and isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        return _("Please try again"), _("This form has expired or was not sent from this shop. "
+                                        "Please reload the page and try again.")
+    if status == 404:
+        return _("Page not found"), _("We could not find this page. It may have moved, or the link is mistyped.")
+    if status == 405:
+        return _("Not allowed"), _("This address does not accept that kind of request.")
+    if status == 413:
+        return _("Too much data"), _("What was sent is too large. Please try again with less.")
+    if status == 429:
+        return _("Too many requests"), _("Please wait a moment and try again.")
+    if status < 500:
+        return _("Please check your input"), _("The request could not be understood. Please try again.")
+    if status == 503:
+        return _("Temporarily unavailable"), _("The shop is briefly unavailable. Please try again in a minute.")
+    return _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment; "
+                                        "if it keeps happening, contact us.")
+
+
+def html_exception_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+    elif isinstance(exc, NotFoundError):
+        status = 404
+    else:
+        status = HTTP_500_INTERNAL_SERVER_ERROR
+    if status >= 500:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    # The router's 404/405 never reach `before_request`, so choose the language here too.
+    language = choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+    set_language(language)
+    title, detail = _texts(status, exc)
+    settings = request.app.state.shop.settings
+    context = {
+        "title": title, "detail": detail, "shop_name": settings.shop_name,
+        "language": language,
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES], "cart": None, "oob": False,
+    }
+    headers = dict(getattr(exc, "headers", None) or {})
+    if isinstance(request, HTMXRequest) and request.htmx:
+        # A message where the customer looks, instead of a whole page inside a form.
+        headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
+        return HTMXBlockTemplate(template_name="errors/error.html", block_name="notice", context=context,
+                                 status_code=status, headers=headers)
+    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)

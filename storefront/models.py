@@ -1,0 +1,10 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from advanced_alchemy.base import orm_registry
+
+from storefront.cart.models import Cart, CartLine
+from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
+
+metadata = orm_registry.metadata
+
+__all__ = ["Cart", "CartLine", "CatalogRevision", "Product", "ProductImage", "Variant", "VatClass", "metadata"]

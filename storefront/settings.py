@@ -1,0 +1,176 @@
+"""Settings read from the environment, typed and validated once at start-up.
+
+A bad value stops the start with one line that names the variable (`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT / "var"
+
+LANGUAGES = ("de", "en")  # the languages whose translations are complete; the first is the default
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is missing or malformed."""
+
+
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'storefront.sqlite'}"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_SHOP_NAME = "Storefront"
+DEFAULT_PAGE_SIZE = 12
+DEFAULT_MAX_LINE_QUANTITY = 99
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    base_url: str = DEFAULT_BASE_URL
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    debug: bool = False
+    secure_cookies: bool = False
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    shop_name: str = DEFAULT_SHOP_NAME
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_line_quantity: int = DEFAULT_MAX_LINE_QUANTITY
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.stripe_secret_key is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        mode = reader.choice("STOREFRONT_ENV", ("development", "production"), "development")
+        production = mode == "production"
+        settings = cls(
+            env=mode,
+            database_url=reader.database_url("STOREFRONT_DATABASE_URL", DEFAULT_DATABASE_URL),
+            base_url=reader.origin("STOREFRONT_BASE_URL", DEFAULT_BASE_URL),
+            secret_key=reader.secret("STOREFRONT_SECRET_KEY", required=production),
+            debug=reader.boolean("STOREFRONT_DEBUG", False),
+            secure_cookies=reader.boolean("STOREFRONT_SECURE_COOKIES", production),
+            stripe_secret_key=reader.optional("STRIPE_SECRET_KEY"),
+            stripe_publishable_key=reader.optional("STRIPE_PUBLISHABLE_KEY"),
+            stripe_webhook_secret=reader.optional("STRIPE_WEBHOOK_SECRET"),
+            shop_name=reader.optional("STOREFRONT_SHOP_NAME") or DEFAULT_SHOP_NAME,
+            page_size=reader.integer("STOREFRONT_PAGE_SIZE", DEFAULT_PAGE_SIZE, low=1, high=100),
+            max_line_quantity=reader.integer("STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY,
+                                             low=1, high=10_000),
+        )
+        if production:
+            settings.refuse_insecure_production()
+        return settings
+
+    def refuse_insecure_production(self) -> None:
+        """Production must not run with development conveniences (reliability-security.md R22)."""
+        if self.debug:
+            raise SettingsError("STOREFRONT_DEBUG: must be off when STOREFRONT_ENV=production")
+        if not self.secure_cookies:
+            raise SettingsError("STOREFRONT_SECURE_COOKIES: must be on when STOREFRONT_ENV=production")
+        if not self.base_url.startswith("https://"):
+            raise SettingsError("STOREFRONT_BASE_URL: must be an https:// origin when STOREFRONT_ENV=production")
+        if self.uses_sandbox:
+            raise SettingsError("STRIPE_SECRET_KEY: required when STOREFRONT_ENV=production "
+                                "(the offline Stripe sandbox is for development only)")
+        if not self.stripe_secret_key.startswith(("sk_live_", "rk_live_")):
+            raise SettingsError("STRIPE_SECRET_KEY: production needs a live key (sk_live_… or rk_live_…)")
+        if not self.stripe_publishable_key or not self.stripe_publishable_key.startswith("pk_live_"):
+            raise SettingsError("STRIPE_PUBLISHABLE_KEY: production needs a live key (pk_live_…)")
+        if not self.stripe_webhook_secret or not self.stripe_webhook_secret.startswith("whsec_"):
+            raise SettingsError("STRIPE_WEBHOOK_SECRET: required when STOREFRONT_ENV=production (whsec_…)")
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.optional(name) or default
+        if value not in allowed:
+            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{name}: {value!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name}: {value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{name}: {number} is outside {low}..{high}")
+        return number
+
+    def secret(self, name: str, *, required: bool) -> str:
+        value = self.optional(name)
+        if value is None:
+            if required:
+                raise SettingsError(f"{name}: required when STOREFRONT_ENV=production")
+            return _development_secret()
+        if len(value) < 32:
+            raise SettingsError(f"{name}: must be at least 32 characters long")
+        return value
+
+    def origin(self, name: str, default: str) -> str:
+        value = self.optional(name) or default
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"} \
+                or parts.query or parts.fragment:
+            raise SettingsError(f"{name}: {value!r} is not an origin such as https://shop.example.ch")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def database_url(self, name: str, default: str) -> str:
+        value = self.optional(name) or default
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if scheme.split("+", 1)[0] not in {"sqlite", "postgresql", "postgres"}:
+            raise SettingsError(f"{name}: {value.split('@')[-1]!r} is not a sqlite:/// or postgresql:// URL")
+        return value
+
+
+def _development_secret() -> str:
+    """A random key kept under var/, so CSRF tokens survive restarts and agree across workers
+    on a laptop. Production must set STOREFRONT_SECRET_KEY."""
+    path = VAR_DIR / "secret_key"
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if len(existing) >= 32:
+        return existing
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
