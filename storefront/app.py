@@ -10,7 +10,7 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie, ResponseHeader, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging import LoggingConfig
 from litestar.plugins.htmx import HTMXPlugin
@@ -26,7 +26,14 @@ from storefront.catalog.service import Catalog
 from storefront.cli import StorefrontCLIPlugin
 from storefront.db import Database, create_async_db_engine, make_alchemy_config
 from storefront.errors import html_exception_handler
-from storefront.i18n import LANGUAGE_COOKIE, choose_language, current_language, gettext, ngettext, set_language
+from storefront.i18n import (
+    LANGUAGE_COOKIE,
+    choose_language,
+    current_language,
+    gettext,
+    ngettext,
+    set_language,
+)
 from storefront.money import format_chf, format_rate
 from storefront.settings import LANGUAGES, ROOT, Settings
 from storefront.web import Shop, provide_shop
@@ -38,18 +45,20 @@ _SELECT_ONE = text("SELECT 1")
 
 def content_security_policy() -> str:
     """Our origin only, plus Stripe.js for the TWINT hand-off (reference/stripe-twint.md §5.4)."""
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self' https://js.stripe.com",
-        "frame-src https://js.stripe.com",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' https://js.stripe.com",
+            "frame-src https://js.stripe.com",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def _security_headers(settings: Settings) -> list[ResponseHeader]:
@@ -65,7 +74,7 @@ def _security_headers(settings: Settings) -> list[ResponseHeader]:
     return headers
 
 
-def _configure_templates(assets: AssetManifest):  # noqa: ANN202
+def _configure_templates(assets: AssetManifest):
     def callback(engine: JinjaTemplateEngine) -> None:
         env: Environment = engine.engine
         env.add_extension("jinja2.ext.i18n")
@@ -79,12 +88,12 @@ def _configure_templates(assets: AssetManifest):  # noqa: ANN202
     return callback
 
 
-def _choose_language(request: Request) -> None:
+async def _choose_language(request: Request) -> None:
     set_language(choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")))
 
 
 @post("/language", name="language", status_code=303)
-async def change_language(request: Request, shop: Shop) -> Redirect:
+async def change_language(request: Request, shop: NamedDependency[Shop]) -> Redirect:
     form = await request.form()
     language = form.get("language")
     if language not in LANGUAGES:
@@ -92,19 +101,32 @@ async def change_language(request: Request, shop: Shop) -> Redirect:
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = "/"  # only back into this shop, never to another site
-    return Redirect(target, status_code=303, cookies=[Cookie(
-        key=LANGUAGE_COOKIE, value=language, max_age=365 * 24 * 3600, path="/", httponly=True,
-        secure=shop.settings.secure_cookies, samesite="lax")])
+    return Redirect(
+        target,
+        status_code=303,
+        cookies=[
+            Cookie(
+                key=LANGUAGE_COOKIE,
+                value=language,
+                max_age=365 * 24 * 3600,
+                path="/",
+                httponly=True,
+                secure=shop.settings.secure_cookies,
+                samesite="lax",
+            )
+        ],
+    )
 
 
 @get("/healthz", name="healthz", include_in_schema=False)
-async def healthz(shop: Shop) -> Response[dict[str, str]]:
+async def healthz(shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
     try:
         async with shop.database.read() as connection:
             await connection.scalar(_SELECT_ONE)
-    except Exception:  # noqa: BLE001 - any failure to reach the database means "unavailable"
-        return Response({"status": "unavailable", "database": "unreachable"}, status_code=503,
-                        headers={"Cache-Control": "no-store"})
+    except Exception:
+        return Response(
+            {"status": "unavailable", "database": "unreachable"}, status_code=503, headers={"Cache-Control": "no-store"}
+        )
     return Response({"status": "ok", "database": "ok"}, headers={"Cache-Control": "no-store"})
 
 
@@ -120,23 +142,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await database.dispose()
 
     return Litestar(
-        route_handlers=[catalog_page, product_page, cart_page, add_line, update_line, delete_line,
-                        change_language, healthz, serve_asset],
+        route_handlers=[
+            catalog_page,
+            product_page,
+            cart_page,
+            add_line,
+            update_line,
+            delete_line,
+            change_language,
+            healthz,
+            serve_asset,
+        ],
         plugins=[HTMXPlugin(), SQLAlchemyPlugin(config=alchemy), StorefrontCLIPlugin()],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         state=State({"shop": shop, "shop_alchemy": alchemy}),
-        template_config=TemplateConfig(directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine,
-                                       engine_callback=_configure_templates(assets)),
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
-                               cookie_httponly=True, cookie_samesite="lax",
-                               exclude=["/healthz", "/assets/"]),
+        template_config=TemplateConfig(
+            directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine, engine_callback=_configure_templates(assets)
+        ),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["/healthz", "/assets/"],
+        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/assets/"),
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
         before_request=_choose_language,
         response_headers=_security_headers(settings),
         request_max_body_size=MAX_BODY_BYTES,
-        logging_config=LoggingConfig(log_exceptions="never",
-                                     loggers={"storefront": {"level": "INFO", "propagate": True}}),
+        logging_config=LoggingConfig(
+            log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}
+        ),
         on_shutdown=[close_database],
         debug=settings.debug,
     )

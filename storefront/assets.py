@@ -15,6 +15,7 @@ from pathlib import Path
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from storefront.settings import ROOT
 
@@ -49,8 +50,9 @@ class AssetManifest:
                 media_type += "; charset=utf-8"
             gzipped = gzip.compress(body, 9, mtime=0) if path.suffix in _COMPRESSIBLE else None
             self.urls[relative] = f"{ASSETS_PREFIX}/{versioned}"
-            self.files[versioned] = Asset(body, gzipped if gzipped and len(gzipped) < len(body) else None,
-                                          media_type, f'"{digest}"')
+            self.files[versioned] = Asset(
+                body, gzipped if gzipped and len(gzipped) < len(body) else None, media_type, f'"{digest}"'
+            )
 
     def url(self, name: str) -> str:
         try:
@@ -59,15 +61,19 @@ class AssetManifest:
             raise LookupError(f"no asset {name!r} under {ASSETS_DIR}") from None
 
 
-@get(f"{ASSETS_PREFIX}/{{file_path:path}}", include_in_schema=False, opt={"exclude_from_csrf": True},
-     sync_to_thread=False, name="asset")
-def serve_asset(request: Request, file_path: str) -> Response[bytes]:
+@get(
+    f"{ASSETS_PREFIX}/{{file_path:path}}",
+    include_in_schema=False,
+    opt={"exclude_from_csrf": True},
+    sync_to_thread=False,
+    name="asset",
+)
+def serve_asset(request: Request, file_path: FromPath[str]) -> Response[bytes]:
     manifest: AssetManifest = request.app.state.shop.assets
     asset = manifest.files.get(file_path.lstrip("/"))
     if asset is None:
         raise NotFoundException()
-    headers = {"Cache-Control": f"public, max-age={_YEAR}, immutable", "ETag": asset.etag,
-               "Vary": "Accept-Encoding"}
+    headers = {"Cache-Control": f"public, max-age={_YEAR}, immutable", "ETag": asset.etag, "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == asset.etag:
         return Response(b"", status_code=304, headers=headers)
     body = asset.body

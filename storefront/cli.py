@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 DEMO_CATALOG = ROOT / "storefront" / "catalog" / "demo.csv"
 
 
-async def import_catalog(app: Litestar, path: Path, *, dry_run: bool = False) -> list[str]:
+async def import_catalog(app: Litestar, data: bytes, *, dry_run: bool = False) -> list[str]:
     from storefront.catalog.importer import apply_catalog, parse_catalog_csv
 
-    products = parse_catalog_csv(path.read_bytes())
+    products = parse_catalog_csv(data)
     config = app.state.shop_alchemy
     async with config.get_session() as session:
         return await apply_catalog(session, products, commit=not dry_run)
@@ -48,7 +48,7 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
             from storefront.catalog.importer import CatalogImportError
 
             try:
-                report = asyncio.run(import_catalog(app, csv_file, dry_run=dry_run))
+                report = asyncio.run(import_catalog(app, csv_file.read_bytes(), dry_run=dry_run))
             except CatalogImportError as error:
                 click.echo(f"{csv_file}: rejected, nothing was imported:", err=True)
                 for problem in error.problems:
@@ -67,5 +67,5 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
             if not asyncio.run(catalog_is_empty(app)):
                 click.echo("demo catalogue: the shop already has products; left as they are")
                 return
-            report = asyncio.run(import_catalog(app, DEMO_CATALOG))
+            report = asyncio.run(import_catalog(app, DEMO_CATALOG.read_bytes()))
             click.echo(f"demo catalogue: loaded ({sum('created product' in line for line in report)} products)")

@@ -135,8 +135,10 @@ class Database:
     async def write(self) -> AsyncIterator[DbConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if self._sync_engine is not None:
-            with self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, \
-                    connection.begin():
+            with (
+                self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
+                connection.begin(),
+            ):
                 yield _InlineSQLiteConnection(connection)
             return
         async with self.async_engine.begin() as connection:

@@ -13,7 +13,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from storefront.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, gettext as _, set_language
+from storefront.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, set_language
+from storefront.i18n import gettext as _
 from storefront.settings import LANGUAGES
 
 logger = logging.getLogger("storefront")
@@ -21,8 +22,9 @@ logger = logging.getLogger("storefront")
 
 def _texts(status: int, exc: Exception) -> tuple[str, str]:
     if status == 403 and isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
-        return _("Please try again"), _("This form has expired or was not sent from this shop. "
-                                        "Please reload the page and try again.")
+        return _("Please try again"), _(
+            "This form has expired or was not sent from this shop. Please reload the page and try again."
+        )
     if status == 404:
         return _("Page not found"), _("We could not find this page. It may have moved, or the link is mistyped.")
     if status == 405:
@@ -35,8 +37,9 @@ def _texts(status: int, exc: Exception) -> tuple[str, str]:
         return _("Please check your input"), _("The request could not be understood. Please try again.")
     if status == 503:
         return _("Temporarily unavailable"), _("The shop is briefly unavailable. Please try again in a minute.")
-    return _("Something went wrong"), _("Something went wrong on our side. Please try again in a moment; "
-                                        "if it keeps happening, contact us.")
+    return _("Something went wrong"), _(
+        "Something went wrong on our side. Please try again in a moment; if it keeps happening, contact us."
+    )
 
 
 def html_exception_handler(request: Request, exc: Exception) -> Response:
@@ -54,14 +57,19 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
     title, detail = _texts(status, exc)
     settings = request.app.state.shop.settings
     context = {
-        "title": title, "detail": detail, "shop_name": settings.shop_name,
+        "title": title,
+        "detail": detail,
+        "shop_name": settings.shop_name,
         "language": language,
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES], "cart": None, "oob": False,
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "cart": None,
+        "oob": False,
     }
     headers = dict(getattr(exc, "headers", None) or {})
     if isinstance(request, HTMXRequest) and request.htmx:
         # A message where the customer looks, instead of a whole page inside a form.
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
-        return HTMXBlockTemplate(template_name="errors/error.html", block_name="notice", context=context,
-                                 status_code=status, headers=headers)
+        return HTMXBlockTemplate(
+            template_name="errors/error.html", block_name="notice", context=context, status_code=status, headers=headers
+        )
     return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)

@@ -77,8 +77,11 @@ def _load_eras() -> tuple[VatEra, ...]:
     with _RATES_FILE.open("rb") as handle:
         data = tomllib.load(handle)
     eras = [
-        VatEra(valid_from=era["valid_from"], source=era["source"],
-               rates={vat_class: Decimal(era[vat_class.value]) for vat_class in VatClass})
+        VatEra(
+            valid_from=era["valid_from"],
+            source=era["source"],
+            rates={vat_class: Decimal(era[vat_class.value]) for vat_class in VatClass},
+        )
         for era in data["era"]
     ]
     return tuple(sorted(eras, key=lambda era: era.valid_from))
@@ -116,8 +119,10 @@ def vat_breakdown(lines: Iterable[tuple[int, VatClass | str]], on: dt.date) -> l
     for gross, vat_class in lines:
         rate = vat_rate(vat_class, on)
         gross_per_rate[rate] = gross_per_rate.get(rate, 0) + gross
-    return [VatLine(rate=rate, gross=gross, vat=vat_in_gross(gross, rate))
-            for rate, gross in sorted(gross_per_rate.items(), reverse=True)]
+    return [
+        VatLine(rate=rate, gross=gross, vat=vat_in_gross(gross, rate))
+        for rate, gross in sorted(gross_per_rate.items(), reverse=True)
+    ]
 
 
 def format_rate(rate: Decimal) -> str:

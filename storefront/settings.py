@@ -70,8 +70,9 @@ class Settings:
             stripe_webhook_secret=reader.optional("STRIPE_WEBHOOK_SECRET"),
             shop_name=reader.optional("STOREFRONT_SHOP_NAME") or DEFAULT_SHOP_NAME,
             page_size=reader.integer("STOREFRONT_PAGE_SIZE", DEFAULT_PAGE_SIZE, low=1, high=100),
-            max_line_quantity=reader.integer("STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY,
-                                             low=1, high=10_000),
+            max_line_quantity=reader.integer(
+                "STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY, low=1, high=10_000
+            ),
         )
         if production:
             settings.refuse_insecure_production()
@@ -86,8 +87,10 @@ class Settings:
         if not self.base_url.startswith("https://"):
             raise SettingsError("STOREFRONT_BASE_URL: must be an https:// origin when STOREFRONT_ENV=production")
         if self.uses_sandbox:
-            raise SettingsError("STRIPE_SECRET_KEY: required when STOREFRONT_ENV=production "
-                                "(the offline Stripe sandbox is for development only)")
+            raise SettingsError(
+                "STRIPE_SECRET_KEY: required when STOREFRONT_ENV=production "
+                "(the offline Stripe sandbox is for development only)"
+            )
         if not self.stripe_secret_key.startswith(("sk_live_", "rk_live_")):
             raise SettingsError("STRIPE_SECRET_KEY: production needs a live key (sk_live_… or rk_live_…)")
         if not self.stripe_publishable_key or not self.stripe_publishable_key.startswith("pk_live_"):
@@ -146,8 +149,13 @@ class _Reader:
     def origin(self, name: str, default: str) -> str:
         value = self.optional(name) or default
         parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"} \
-                or parts.query or parts.fragment:
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.netloc
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+        ):
             raise SettingsError(f"{name}: {value!r} is not an origin such as https://shop.example.ch")
         return f"{parts.scheme}://{parts.netloc}"
 

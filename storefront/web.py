@@ -45,13 +45,18 @@ class PageState:
     cart: CartView
 
 
-async def read_page_state(shop: Shop, request: Request,
-                          shown: Callable[[CatalogSnapshot], Iterable[int]] | None = None) -> PageState:
-    """`shown` picks, from the current catalogue, the variants whose stock the page shows."""
+async def read_page_state(
+    shop: Shop,
+    request: Request,
+    shown: Callable[[CatalogSnapshot], Iterable[int]] | None = None,
+    token: str | None = None,
+) -> PageState:
+    """`shown` picks, from the current catalogue, the variants whose stock the page shows;
+    `token` is the cart's when this very response sets the cookie."""
     async with shop.database.read() as connection:
         snapshot = await shop.catalog.current(connection)
         stock = await read_stock(connection, shown(snapshot) if shown else ())
-        cart, stock = await read_cart(connection, request.cookies.get(CART_COOKIE), snapshot, stock)
+        cart, stock = await read_cart(connection, token or cart_token(request), snapshot, stock)
     return PageState(snapshot, stock, cart)
 
 
@@ -60,8 +65,15 @@ def cart_token(request: Request) -> str | None:
 
 
 def cart_cookie(settings: Settings, token: str) -> Cookie:
-    return Cookie(key=CART_COOKIE, value=token, max_age=CART_COOKIE_MAX_AGE, path="/", httponly=True,
-                  secure=settings.secure_cookies, samesite="lax")
+    return Cookie(
+        key=CART_COOKIE,
+        value=token,
+        max_age=CART_COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )
 
 
 def wants_fragment(request: HTMXRequest) -> bool:
@@ -73,8 +85,16 @@ def wants_fragment(request: HTMXRequest) -> bool:
     return request.headers.get("hx-request-type", "partial") == "partial"
 
 
-def render(shop: Shop, request: HTMXRequest, template: str, *, block: str | None = None, status_code: int = 200,
-           cookies: list[Cookie] | None = None, **context: Any) -> Template:
+def render(
+    shop: Shop,
+    request: HTMXRequest,
+    template: str,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    cookies: list[Cookie] | None = None,
+    **context: Any,
+) -> Template:
     """A full page, or with `block` and an htmx request, just that block (plus its out-of-band
     updates, such as the header's cart count)."""
     fragment = block is not None and wants_fragment(request)
@@ -88,7 +108,12 @@ def render(shop: Shop, request: HTMXRequest, template: str, *, block: str | None
     )
     headers = {"Vary": "HX-Request, Cookie, Accept-Language"}
     if fragment:
-        return HTMXBlockTemplate(template_name=template, block_name=block, context=context,
-                                 status_code=status_code, cookies=cookies, headers=headers)
-    return Template(template_name=template, context=context, status_code=status_code, cookies=cookies,
-                    headers=headers)
+        return HTMXBlockTemplate(
+            template_name=template,
+            block_name=block,
+            context=context,
+            status_code=status_code,
+            cookies=cookies,
+            headers=headers,
+        )
+    return Template(template_name=template, context=context, status_code=status_code, cookies=cookies, headers=headers)

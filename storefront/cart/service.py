@@ -62,8 +62,11 @@ class CartLineView:
         if self.in_stock <= 0:
             return _("Sold out. Please remove it.")
         if self.quantity > self.in_stock:
-            return ngettext("Only %(n)d left. Please lower the quantity.",
-                            "Only %(n)d left. Please lower the quantity.", self.in_stock) % {"n": self.in_stock}
+            return ngettext(
+                "Only %(n)d left. Please lower the quantity.",
+                "Only %(n)d left. Please lower the quantity.",
+                self.in_stock,
+            ) % {"n": self.in_stock}
         return None
 
 
@@ -93,18 +96,23 @@ class CartView:
 EMPTY_CART = CartView(lines=())
 
 
-async def read_cart(connection: DbConnection, token: str | None, snapshot: CatalogSnapshot,
-                    stock: Stock | None = None) -> tuple[CartView, Stock]:
+async def read_cart(
+    connection: DbConnection, token: str | None, snapshot: CatalogSnapshot, stock: Stock | None = None
+) -> tuple[CartView, Stock]:
     """The cart for a cookie token, with the stock of its variants (and of `stock`'s, if given)."""
     if not token:
         return EMPTY_CART, stock or Stock({})
-    rows = (await connection.execute(
-        select(line_t.c.variant_id, line_t.c.quantity)
-        .join(cart_t, cart_t.c.id == line_t.c.cart_id)
-        .where(cart_t.c.token_hash == hash_token(token))
-        .order_by(line_t.c.id))).tuples().all()
-    lines = [(snapshot.variants[variant_id], quantity) for variant_id, quantity in rows
-             if variant_id in snapshot.variants]
+    rows = (
+        await connection.execute(
+            select(line_t.c.variant_id, line_t.c.quantity)
+            .join(cart_t, cart_t.c.id == line_t.c.cart_id)
+            .where(cart_t.c.token_hash == hash_token(token))
+            .order_by(line_t.c.id)
+        )
+    ).all()
+    lines = [
+        (snapshot.variants[variant_id], quantity) for variant_id, quantity in rows if variant_id in snapshot.variants
+    ]
     if not lines:
         return EMPTY_CART, stock or Stock({})
     missing = [variant.id for variant, _quantity in lines if stock is None or variant.id not in stock.levels]
@@ -112,10 +120,17 @@ async def read_cart(connection: DbConnection, token: str | None, snapshot: Catal
         fresh = await read_stock(connection, missing)
         stock = Stock({**(stock.levels if stock else {}), **fresh.levels})
     assert stock is not None
-    view = CartView(tuple(
-        CartLineView(product=snapshot.products[variant.product_id], variant=variant, quantity=quantity,
-                     in_stock=stock.of(variant.id))
-        for variant, quantity in lines))
+    view = CartView(
+        tuple(
+            CartLineView(
+                product=snapshot.products[variant.product_id],
+                variant=variant,
+                quantity=quantity,
+                in_stock=stock.of(variant.id),
+            )
+            for variant, quantity in lines
+        )
+    )
     return view, stock
 
 
@@ -147,7 +162,7 @@ def parse_variant_id(raw: str | None) -> int:
     return int(text)
 
 
-def _insert(database: Database):  # noqa: ANN202 - the dialect's INSERT with ON CONFLICT support
+def _insert(database: Database):
     return sqlite.insert if database.sqlite else postgresql.insert
 
 
@@ -163,44 +178,57 @@ async def _check_stock(connection: DbConnection, variant: VariantView, quantity:
     if in_stock <= 0:
         raise CartError(_("Sorry, this item is sold out."), 409, variant.id)
     if quantity > in_stock:
-        raise CartError(ngettext("Only %(n)d left in stock.", "Only %(n)d left in stock.", in_stock)
-                        % {"n": in_stock}, 409, variant.id)
+        raise CartError(
+            ngettext("Only %(n)d left in stock.", "Only %(n)d left in stock.", in_stock) % {"n": in_stock},
+            409,
+            variant.id,
+        )
 
 
 async def _cart_id(connection: DbConnection, database: Database, token: str) -> int:
     token_hash = hash_token(token)
-    await connection.execute(_insert(database)(cart_t).values(token_hash=token_hash, created_at=_now(),
-                                                                updated_at=_now())
-                             .on_conflict_do_nothing(index_elements=["token_hash"]))
+    await connection.execute(
+        _insert(database)(cart_t)
+        .values(token_hash=token_hash, created_at=_now(), updated_at=_now())
+        .on_conflict_do_nothing(index_elements=["token_hash"])
+    )
     return await connection.scalar(select(cart_t.c.id).where(cart_t.c.token_hash == token_hash))
 
 
-async def add_to_cart(database: Database, catalog: Catalog, token: str, variant_id: int,
-                      quantity: int, max_quantity: int) -> None:
+async def add_to_cart(
+    database: Database, catalog: Catalog, token: str, variant_id: int, quantity: int, max_quantity: int
+) -> None:
     """Add `quantity` units to what the cart already holds of this variant."""
     async with database.write() as connection:
         variant = _on_sale(await catalog.current(connection), variant_id)
         cart_id = await _cart_id(connection, database, token)
-        held = await connection.scalar(select(line_t.c.quantity).where(
-            line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id)) or 0
+        held = (
+            await connection.scalar(
+                select(line_t.c.quantity).where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id)
+            )
+            or 0
+        )
         wanted = held + quantity
         if wanted > max_quantity:
             raise CartError(_("At most %(max)d per item, please.") % {"max": max_quantity}, 400, variant_id)
         await _check_stock(connection, variant, wanted)
         insert = _insert(database)(line_t).values(cart_id=cart_id, variant_id=variant_id, quantity=wanted)
-        await connection.execute(insert.on_conflict_do_update(
-            index_elements=["cart_id", "variant_id"], set_={"quantity": wanted}))
+        await connection.execute(
+            insert.on_conflict_do_update(index_elements=["cart_id", "variant_id"], set_={"quantity": wanted})
+        )
         await _touch(connection, cart_id)
 
 
-async def set_quantity(database: Database, catalog: Catalog, token: str | None, variant_id: int,
-                       quantity: int) -> None:
+async def set_quantity(database: Database, catalog: Catalog, token: str | None, variant_id: int, quantity: int) -> None:
     async with database.write() as connection:
         variant = _on_sale(await catalog.current(connection), variant_id)
         cart_id = await _existing_cart_id(connection, token)
         await _check_stock(connection, variant, quantity)
-        result = await connection.execute(update(line_t).where(
-            line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id).values(quantity=quantity))
+        result = await connection.execute(
+            update(line_t)
+            .where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id)
+            .values(quantity=quantity)
+        )
         if result.rowcount == 0:
             raise CartError(_("This item is no longer in your cart."), 404, variant_id)
         await _touch(connection, cart_id)
@@ -214,8 +242,7 @@ async def remove_line(database: Database, token: str | None, variant_id: int) ->
         cart_id = await connection.scalar(select(cart_t.c.id).where(cart_t.c.token_hash == hash_token(token)))
         if cart_id is None:
             return
-        await connection.execute(delete(line_t).where(line_t.c.cart_id == cart_id,
-                                                      line_t.c.variant_id == variant_id))
+        await connection.execute(delete(line_t).where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id))
         await _touch(connection, cart_id)
 
 

@@ -5,9 +5,9 @@ Columns (a header row names them; order is free; `,` or `;` separated, UTF-8):
 | column        | required | meaning                                                              |
 |---------------|----------|----------------------------------------------------------------------|
 | product       | yes      | the product's slug in its address: lower-case letters, digits, `-`    |
-| name          | first row of a product | the product's name                                 |
+| name          | new products | the product's name                                           |
 | description   | no       | the product's text                                                   |
-| active        | no       | `yes` (default) or `no`: whether the product is on sale              |
+| active        | no       | `yes` (default for new products) or `no`: whether it is on sale      |
 | image         | no       | a picture under `assets/`, e.g. `img/products/honey.svg`              |
 | image_alt     | with image | the picture's text for people who can't see it                     |
 | sku           | yes      | the variant's stock-keeping unit, unique across the shop             |
@@ -15,12 +15,13 @@ Columns (a header row names them; order is free; `,` or `;` separated, UTF-8):
 | price         | yes      | gross price incl. VAT in CHF, e.g. `49.90`                            |
 | vat           | yes      | `standard`, `reduced` or `accommodation`                               |
 | stock         | yes      | units on hand, a whole number ≥ 0                                     |
-| variant_active| no       | `yes` (default) or `no`: whether this variant is on sale              |
+| variant_active| no       | `yes` (default for new variants) or `no`: whether it is on sale       |
 
 One row per variant. A product's rows share `product`; product columns left empty on its later
-rows mean "as above". A product's pictures are those of its rows, in order; a product whose rows
-name no picture keeps the pictures it has. Products and variants missing from the file are left
-as they are. Every row is checked before anything is written; one bad row rejects the file.
+rows mean "as above". An empty cell (or a missing optional column) leaves an existing value as it
+is. A product's pictures are those of its rows, in order; a product whose rows name no picture
+keeps the pictures it has. Products and variants missing from the file are left as they are.
+Every row is checked before anything is written; one bad row rejects the file.
 """
 
 from __future__ import annotations
@@ -61,20 +62,20 @@ class CatalogImportError(ValueError):
 class VariantRow:
     line: int
     sku: str
-    label: str
+    label: str | None  # None: not given, keep what the shop has
     price: int
     vat_class: VatClass
     stock: int
-    active: bool
+    active: bool | None
 
 
 @dataclass(slots=True)
 class ProductRows:
     line: int
     slug: str
-    name: str
-    description: str
-    active: bool
+    name: str | None  # None: not given, keep what the shop has
+    description: str | None
+    active: bool | None
     images: list[tuple[str, str]] = field(default_factory=list)
     variants: list[VariantRow] = field(default_factory=list)
 
@@ -98,8 +99,7 @@ def parse_catalog_csv(data: bytes, assets_dir: Path = ASSETS_DIR) -> list[Produc
     if missing:
         problems.append(f"line 1: missing column(s) {', '.join(missing)}")
     if unknown:
-        problems.append(f"line 1: unknown column(s) {', '.join(unknown)} "
-                        f"(known: {', '.join(REQUIRED + OPTIONAL)})")
+        problems.append(f"line 1: unknown column(s) {', '.join(unknown)} (known: {', '.join(REQUIRED + OPTIONAL)})")
     if len(set(header)) != len(header):
         problems.append("line 1: a column is named twice")
     if problems:
@@ -130,35 +130,38 @@ def parse_catalog_csv(data: bytes, assets_dir: Path = ASSETS_DIR) -> list[Produc
     return list(products.values())
 
 
-def _parse_row(line: int, values: dict[str, str], products: dict[str, ProductRows], skus: dict[str, int],
-               problems: list[str], assets_dir: Path) -> None:
+def _parse_row(
+    line: int,
+    values: dict[str, str],
+    products: dict[str, ProductRows],
+    skus: dict[str, int],
+    problems: list[str],
+    assets_dir: Path,
+) -> None:
     def fail(message: str) -> None:
         problems.append(f"line {line}: {message}")
 
     slug = values["product"]
     if not _SLUG.fullmatch(slug) or len(slug) > 120:
         return fail(f"product {slug!r} must be lower-case letters, digits and single hyphens (e.g. alpine-honey)")
-    active = _flag(values.get("active", ""), default=True)
-    variant_active = _flag(values.get("variant_active", ""), default=True)
-    if active is None:
-        return fail(f"active {values['active']!r} must be yes or no")
-    if variant_active is None:
-        return fail(f"variant_active {values['variant_active']!r} must be yes or no")
+    try:
+        active = _flag(values.get("active", ""))
+        variant_active = _flag(values.get("variant_active", ""))
+    except ValueError as error:
+        return fail(str(error))
+    name, description = values.get("name") or None, values.get("description") or None
+    if name is not None and len(name) > 200:
+        return fail("name is longer than 200 characters")
     product = products.get(slug)
-    name, description = values.get("name", ""), values.get("description", "")
     if product is None:
-        if not name:
-            return fail(f"product {slug!r} needs a name on its first row")
-        if len(name) > 200:
-            return fail("name is longer than 200 characters")
         product = products[slug] = ProductRows(line, slug, name, description, active)
     else:
-        for column, value, known in (("name", name, product.name), ("description", description,
-                                                                       product.description)):
-            if value and value != known:
+        for column, value in (("name", name), ("description", description), ("active", active)):
+            known = getattr(product, column)
+            if value is not None and known is not None and value != known:
                 return fail(f"{column} differs from line {product.line} for product {slug!r}")
-        if values.get("active") and active != product.active:
-            return fail(f"active differs from line {product.line} for product {slug!r}")
+            if known is None:
+                setattr(product, column, value)
 
     image, alt = values.get("image", ""), values.get("image_alt", "")
     if image:
@@ -192,23 +195,24 @@ def _parse_row(line: int, values: dict[str, str], products: dict[str, ProductRow
     stock_text = values["stock"]
     if not stock_text.isascii() or not stock_text.isdigit() or len(stock_text) > 9:
         return fail(f"stock {stock_text!r} must be a whole number of 0 or more")
-    option = values.get("option", "")
-    if len(option) > 120:
+    option = values.get("option") or None
+    if option is not None and len(option) > 120:
         return fail("option is longer than 120 characters")
     skus[sku] = line
     product.variants.append(VariantRow(line, sku, option, price, vat_class, int(stock_text), variant_active))
     return None
 
 
-def _flag(value: str, *, default: bool) -> bool | None:
+def _flag(value: str) -> bool | None:
+    """yes/no (also in German, French, Italian); empty means not given."""
     lowered = value.strip().lower()
     if not lowered:
-        return default
+        return None
     if lowered in _YES:
         return True
     if lowered in _NO:
         return False
-    return None
+    raise ValueError(f"{value!r} must be yes or no")
 
 
 class ProductRepository(SQLAlchemyAsyncRepository[Product]):
@@ -229,18 +233,31 @@ async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, c
     for rows in products:
         product = await product_repo.get_one_or_none(slug=rows.slug)
         if product is None:
+            if rows.name is None:
+                problems.append(f"line {rows.line}: product {rows.slug} is new and needs a name")
+                continue
             next_position += 1
-            product = Product(slug=rows.slug, name=rows.name, description=rows.description, active=rows.active,
-                              position=next_position, images=[], variants=[])
+            product = Product(
+                slug=rows.slug,
+                name=rows.name,
+                description=rows.description or "",
+                active=rows.active is not False,
+                position=next_position,
+                images=[],
+                variants=[],
+            )
             session.add(product)
             report.append(f"line {rows.line}: created product {rows.slug}")
         else:
             changes = _assign(product, name=rows.name, description=rows.description, active=rows.active)
-            report.append(f"line {rows.line}: {'updated' if changes else 'unchanged'} product {rows.slug}"
-                          + (f" ({', '.join(changes)})" if changes else ""))
+            report.append(
+                f"line {rows.line}: {'updated' if changes else 'unchanged'} product {rows.slug}"
+                + (f" ({', '.join(changes)})" if changes else "")
+            )
         if rows.images and [(i.path, i.alt) for i in product.images] != rows.images:
-            product.images = [ProductImage(path=path, alt=alt, position=index)
-                              for index, (path, alt) in enumerate(rows.images)]
+            product.images = [
+                ProductImage(path=path, alt=alt, position=index) for index, (path, alt) in enumerate(rows.images)
+            ]
             report.append(f"line {rows.line}: pictures of {rows.slug} set to {len(rows.images)}")
         existing = {variant.sku: variant for variant in product.variants}
         for position, row in enumerate(rows.variants):
@@ -248,19 +265,38 @@ async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, c
             if variant is None:
                 owner = await variant_repo.get_one_or_none(sku=row.sku)
                 if owner is not None:
-                    problems.append(f"line {row.line}: sku {row.sku} belongs to another product "
-                                    f"(id {owner.product_id}); SKUs are unique across the shop")
+                    problems.append(
+                        f"line {row.line}: sku {row.sku} belongs to another product "
+                        f"(id {owner.product_id}); SKUs are unique across the shop"
+                    )
                     continue
-                product.variants.append(Variant(sku=row.sku, label=row.label, price=row.price,
-                                                vat_class=row.vat_class.value, stock=row.stock,
-                                                active=row.active, position=position))
-                report.append(f"line {row.line}: created variant {row.sku} ({format_chf(row.price, 'en')}, "
-                              f"stock {row.stock})")
+                product.variants.append(
+                    Variant(
+                        sku=row.sku,
+                        label=row.label or "",
+                        price=row.price,
+                        vat_class=row.vat_class.value,
+                        stock=row.stock,
+                        active=row.active is not False,
+                        position=position,
+                    )
+                )
+                report.append(
+                    f"line {row.line}: created variant {row.sku} ({format_chf(row.price, 'en')}, stock {row.stock})"
+                )
                 continue
-            changes = _assign(variant, label=row.label, price=row.price, vat_class=row.vat_class.value,
-                              stock=row.stock, active=row.active)
-            report.append(f"line {row.line}: {'updated' if changes else 'unchanged'} variant {row.sku}"
-                          + (f" ({', '.join(changes)})" if changes else ""))
+            changes = _assign(
+                variant,
+                label=row.label,
+                price=row.price,
+                vat_class=row.vat_class.value,
+                stock=row.stock,
+                active=row.active,
+            )
+            report.append(
+                f"line {row.line}: {'updated' if changes else 'unchanged'} variant {row.sku}"
+                + (f" ({', '.join(changes)})" if changes else "")
+            )
     if problems:
         await session.rollback()
         raise CatalogImportError(problems)
@@ -274,8 +310,11 @@ async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, c
 
 
 def _assign(target: object, **values: object) -> list[str]:
+    """Set what was given (None: not given) and describe what changed."""
     changes = []
     for name, value in values.items():
+        if value is None:
+            continue
         before = getattr(target, name)
         if before != value:
             shown = (lambda v: format_chf(v, "en")) if name == "price" else repr

@@ -25,10 +25,11 @@ class Product(BigIntAuditBase):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     images: Mapped[list[ProductImage]] = relationship(
-        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan",
-        lazy="selectin")
+        back_populates="product", order_by="ProductImage.position", cascade="all, delete-orphan", lazy="selectin"
+    )
     variants: Mapped[list[Variant]] = relationship(
-        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class ProductImage(BigIntBase):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
@@ -15,27 +16,46 @@ from storefront.web import Shop, read_page_state, render
 
 
 @get("/", name="catalog")
-async def catalog_page(request: HTMXRequest, shop: Shop,
-                       page: Annotated[int, Parameter(ge=1, le=100_000)] = 1) -> Template:
+async def catalog_page(
+    request: HTMXRequest, shop: NamedDependency[Shop], page: Annotated[int, Parameter(ge=1, le=100_000)] = 1
+) -> Template:
     size = shop.settings.page_size
     state = await read_page_state(
-        shop, request, lambda snapshot: [v.id for p in snapshot.page(page, size) for v in p.variants])
+        shop, request, lambda snapshot: [v.id for p in snapshot.page(page, size) for v in p.variants]
+    )
     if page > state.snapshot.page_count(size):
         raise NotFoundException()
-    return render(shop, request, "catalog/index.html", products=state.snapshot.page(page, size), page=page,
-                  page_count=state.snapshot.page_count(size), stock=state.stock, cart=state.cart)
+    return render(
+        shop,
+        request,
+        "catalog/index.html",
+        products=state.snapshot.page(page, size),
+        page=page,
+        page_count=state.snapshot.page_count(size),
+        stock=state.stock,
+        cart=state.cart,
+    )
 
 
 @get("/products/{slug:str}", name="product")
-async def product_page(request: HTMXRequest, shop: Shop, slug: str) -> Template:
+async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: FromPath[str]) -> Template:
     state = await read_page_state(
-        shop, request, lambda snapshot: [v.id for v in snapshot.by_slug[slug].variants]
-        if slug in snapshot.by_slug else [])
+        shop,
+        request,
+        lambda snapshot: [v.id for v in snapshot.by_slug[slug].variants] if slug in snapshot.by_slug else [],
+    )
     product = state.snapshot.by_slug.get(slug)
     if product is None:
         raise NotFoundException()
-    return render(shop, request, "catalog/product.html", product=product, stock=state.stock, cart=state.cart,
-                  selected_variant_id=first_in_stock(product, state.stock))
+    return render(
+        shop,
+        request,
+        "catalog/product.html",
+        product=product,
+        stock=state.stock,
+        cart=state.cart,
+        selected_variant_id=first_in_stock(product, state.stock),
+    )
 
 
 def first_in_stock(product: ProductView, stock: Stock) -> int | None:

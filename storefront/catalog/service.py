@@ -69,7 +69,7 @@ class CatalogSnapshot:
     variants: dict[int, VariantView] = field(default_factory=dict)
 
     def page(self, number: int, size: int) -> Sequence[ProductView]:
-        return self.listing[(number - 1) * size: number * size]
+        return self.listing[(number - 1) * size : number * size]
 
     def page_count(self, size: int) -> int:
         return max(1, math.ceil(len(self.listing) / size))
@@ -94,8 +94,9 @@ async def read_revision(connection: DbConnection) -> int:
 
 async def bump_revision(connection: DbConnection) -> None:
     """Call in the same transaction as any catalogue change."""
-    result = await connection.execute(update(revision_t).where(revision_t.c.id == 1)
-                                      .values(revision=revision_t.c.revision + 1))
+    result = await connection.execute(
+        update(revision_t).where(revision_t.c.id == 1).values(revision=revision_t.c.revision + 1)
+    )
     if result.rowcount == 0:
         await connection.execute(revision_t.insert().values(id=1, revision=1))
 
@@ -105,7 +106,7 @@ async def read_stock(connection: DbConnection, variant_ids: Iterable[int]) -> St
     if not ids:
         return Stock({})
     rows = await connection.execute(select(variant_t.c.id, variant_t.c.stock).where(variant_t.c.id.in_(ids)))
-    return Stock(dict(rows.tuples().all()))
+    return Stock({row[0]: row[1] for row in rows})
 
 
 async def load_snapshot(connection: DbConnection) -> CatalogSnapshot:
@@ -116,24 +117,42 @@ async def load_snapshot(connection: DbConnection) -> CatalogSnapshot:
     variant_rows = await connection.execute(
         select(variant_t, product_t.c.active.label("product_active"))
         .join(product_t, product_t.c.id == variant_t.c.product_id)
-        .order_by(variant_t.c.product_id, variant_t.c.position, variant_t.c.id))
+        .order_by(variant_t.c.product_id, variant_t.c.position, variant_t.c.id)
+    )
     variants: dict[int, VariantView] = {}
     on_sale: dict[int, list[VariantView]] = {}
     for row in variant_rows:
-        view = VariantView(id=row.id, product_id=row.product_id, sku=row.sku, label=row.label, price=row.price,
-                           vat_class=VatClass(row.vat_class), available=row.active and row.product_active)
+        view = VariantView(
+            id=row.id,
+            product_id=row.product_id,
+            sku=row.sku,
+            label=row.label,
+            price=row.price,
+            vat_class=VatClass(row.vat_class),
+            available=row.active and row.product_active,
+        )
         variants[view.id] = view
         if row.active:
             on_sale.setdefault(row.product_id, []).append(view)
     products: dict[int, ProductView] = {}
     for row in await connection.execute(select(product_t).order_by(product_t.c.position, product_t.c.id)):
         products[row.id] = ProductView(
-            id=row.id, slug=row.slug, name=row.name, description=row.description, active=row.active,
-            images=tuple(images.get(row.id, ())), variants=tuple(on_sale.get(row.id, ())))
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            description=row.description,
+            active=row.active,
+            images=tuple(images.get(row.id, ())),
+            variants=tuple(on_sale.get(row.id, ())),
+        )
     listing = tuple(product for product in products.values() if product.active and product.variants)
-    return CatalogSnapshot(revision=revision, listing=listing,
-                           by_slug={product.slug: product for product in listing},
-                           products=products, variants=variants)
+    return CatalogSnapshot(
+        revision=revision,
+        listing=listing,
+        by_slug={product.slug: product for product in listing},
+        products=products,
+        variants=variants,
+    )
 
 
 class Catalog:

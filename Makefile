@@ -1,0 +1,95 @@
+# Storefront: `make run` serves the demo shop, `make test` proves it works.
+# Both set up everything themselves on a machine that has only Python 3.11+.
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+STOREFRONT := $(PY) -m storefront
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test lint unit integration e2e bench setup setup-dev migrate demo translations \
+        extract-messages check-vendor chromium lock clean
+
+run: setup migrate demo
+	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	@$(STOREFRONT) run --host $(HOST) --port $(PORT)
+
+test: setup-dev chromium lint check-vendor
+	$(PY) -m pytest
+
+unit: setup-dev
+	$(PY) -m pytest tests/unit
+
+integration: setup-dev
+	$(PY) -m pytest tests/integration
+
+e2e: setup-dev chromium
+	$(PY) -m pytest e2e
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup-dev
+	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt-wrk
+	$(PY) bench/run.py
+
+# --- set-up ------------------------------------------------------------------------------------
+
+setup: $(VENV)/.main-installed $(MO_FILES)
+setup-dev: $(VENV)/.dev-installed $(MO_FILES)
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Storefront needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.main-installed: requirements/main.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements/main.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements/dev.txt
+	@touch $@ $(VENV)/.main-installed
+
+%.mo: %.po | $(VENV)/bin/python
+	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+translations: $(MO_FILES)
+
+# After changing texts: collect them and merge them into each language's catalogue.
+extract-messages: setup-dev
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+	    --sort-output --omit-header -o storefront/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i storefront/translations/messages.pot -d storefront/translations \
+	    --no-location --omit-header
+
+migrate: setup
+	@$(STOREFRONT) database upgrade --no-prompt >/dev/null
+
+demo: migrate
+	@$(STOREFRONT) demo load
+
+check-vendor:
+	sha256sum --check --quiet assets/vendor/htmx.min.js.sha256
+
+# Playwright may not download browsers here; Debian's Chromium serves instead.
+chromium:
+	@if [ -n "$$STOREFRONT_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing: install it (sudo apt-get install chromium) or set STOREFRONT_CHROMIUM"; exit 1; fi
+
+apt-wrk:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "wrk is missing: sudo apt-get install wrk"; exit 1; fi
+
+# Re-pin after changing pyproject.toml (needs uv: pip install uv).
+lock:
+	cd requirements && uv pip compile ../pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	    --no-emit-index-url --no-emit-find-links --no-header -o main.txt
+	cd requirements && uv pip compile ../pyproject.toml --extra dev --universal --python-version 3.11 \
+	    --generate-hashes --no-emit-index-url --no-emit-find-links --no-header -c main.txt -o dev.txt
+
+clean:
+	rm -rf $(VENV) var test-results .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+import asyncio
+
+from litestar.testing import TestClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from storefront.app import create_app
+from storefront.catalog.importer import apply_catalog, parse_catalog_csv
+from storefront.db import create_async_db_engine
+from storefront.money import NBSP
+from tests.integration.conftest import text_of
+
+
+def test_listing_shows_products_on_sale_with_prices_including_vat(client):
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    page = text_of(response.text)
+    assert "Alpine Honey" in page
+    assert "Enamel Mug" in page
+    assert f"from CHF{NBSP}9.50 incl. VAT" in page
+    assert "Hidden Product" not in page
+    assert "Cowbell Keyring CHF\xa014.00 incl. VAT Sold out" in page
+
+
+def test_listing_is_paginated_and_a_page_beyond_the_last_is_not_found(settings):
+    settings = settings.__class__(**{**{f: getattr(settings, f) for f in settings.__slots__}, "page_size": 2})
+    with TestClient(app=create_app(settings)) as client:
+        first, third = client.get("/"), client.get("/?page=3")
+        assert 'href="/?page=2"' in first.text
+        assert 'rel="next"' in first.text
+        assert "Alpine Honey" in first.text
+        assert "Alpine Honey" not in third.text
+        assert 'rel="prev"' in third.text
+        assert 'aria-current="page">3<' in third.text
+        assert client.get("/?page=4").status_code == 404
+        invalid = client.get("/?page=abc")
+        assert invalid.status_code == 400
+        assert "<html" in invalid.text
+
+
+def test_product_page_offers_variants_on_sale_with_their_stock(client):
+    response = client.get("/products/socks", headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    page = text_of(response.text)
+    assert "39–42 CHF\xa024.90 Only 5 left" in page
+    assert "43–46 CHF\xa024.90 Sold out" in page
+    assert "Discontinued" not in page
+    assert 'name="quantity"' in response.text
+    assert '<label for="quantity">' in response.text
+    assert "incl. VAT" in page
+
+
+def test_a_sold_out_product_has_no_add_button(client):
+    response = client.get("/products/bell", headers={"Accept-Language": "en"})
+    assert "Sold out" in response.text
+    assert 'data-testid="add-to-cart"' not in response.text
+
+
+def test_unknown_and_inactive_products_are_a_404_page_in_the_shop_layout(client):
+    for path in ("/products/nothing-here", "/products/hidden", "/no/such/page"):
+        response = client.get(path, headers={"Accept-Language": "en"})
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Page not found" in response.text
+        assert 'class="site-header"' in response.text
+
+
+def test_a_catalogue_change_reaches_a_running_shop(client, settings):
+    assert "CHF\xa022.00" in client.get("/products/mug").text
+    changed = "product,name,sku,price,vat,stock\nmug,Enamel Mug,MUG,25.00,standard,12\n"
+
+    async def update() -> None:
+        engine = create_async_db_engine(settings.database_url)
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            await apply_catalog(session, parse_catalog_csv(changed.encode()))
+        await engine.dispose()
+
+    asyncio.run(update())
+    assert "CHF\xa025.00" in client.get("/products/mug").text
+
+
+def test_pages_in_german_with_swiss_prices(client):
+    response = client.get("/products/socks", headers={"Accept-Language": "de-CH,de;q=0.9"})
+    assert '<html lang="de">' in response.text
+    page = text_of(response.text)
+    assert "In den Warenkorb" in page
+    assert "inkl. MWST" in page
+    assert "Ausverkauft" in page

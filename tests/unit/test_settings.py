@@ -1,0 +1,73 @@
+import pytest
+
+from storefront.settings import Settings, SettingsError
+
+LIVE = {
+    "STOREFRONT_ENV": "production",
+    "STOREFRONT_SECRET_KEY": "x" * 40,
+    "STOREFRONT_BASE_URL": "https://shop.example.ch",
+    "STOREFRONT_DATABASE_URL": "postgresql://shop@db/shop",
+    "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "a" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "a" * 24,
+}
+
+
+def test_development_defaults_need_nothing_set():
+    settings = Settings.from_env({})
+    assert settings.env == "development"
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.uses_sandbox
+    assert not settings.secure_cookies
+    assert len(settings.secret_key) >= 32
+
+
+def test_a_complete_production_environment_is_accepted_with_secure_cookies():
+    settings = Settings.from_env(LIVE)
+    assert settings.production
+    assert settings.secure_cookies
+    assert not settings.uses_sandbox
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("STOREFRONT_ENV", "staging", "STOREFRONT_ENV: 'staging' is not one of development, production"),
+        ("STOREFRONT_DEBUG", "maybe", "STOREFRONT_DEBUG: 'maybe' is not a boolean"),
+        ("STOREFRONT_PAGE_SIZE", "ten", "STOREFRONT_PAGE_SIZE: 'ten' is not a whole number"),
+        ("STOREFRONT_PAGE_SIZE", "0", "STOREFRONT_PAGE_SIZE: 0 is outside 1..100"),
+        ("STOREFRONT_BASE_URL", "shop.example.ch", "STOREFRONT_BASE_URL: 'shop.example.ch' is not an origin"),
+        ("STOREFRONT_BASE_URL", "https://shop.example.ch/path", "STOREFRONT_BASE_URL:"),
+        ("STOREFRONT_DATABASE_URL", "mysql://u:secret@h/db", "STOREFRONT_DATABASE_URL: 'h/db' is not"),
+        ("STOREFRONT_SECRET_KEY", "short", "STOREFRONT_SECRET_KEY: must be at least 32 characters"),
+    ],
+)
+def test_a_bad_value_names_its_variable_in_one_line(name, value, message):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_database_url_is_named_without_its_password():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"STOREFRONT_DATABASE_URL": "mysql://shop:hunter2@db/shop"})
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"STOREFRONT_SECRET_KEY": ""}, "STOREFRONT_SECRET_KEY"),
+        ({"STOREFRONT_DEBUG": "1"}, "STOREFRONT_DEBUG"),
+        ({"STOREFRONT_SECURE_COOKIES": "0"}, "STOREFRONT_SECURE_COOKIES"),
+        ({"STOREFRONT_BASE_URL": "http://shop.example.ch"}, "STOREFRONT_BASE_URL"),
+        ({"STRIPE_SECRET_KEY": ""}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_SECRET_KEY": "sk_test_abc"}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_PUBLISHABLE_KEY": "pk_test_abc"}, "STRIPE_PUBLISHABLE_KEY"),
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+    ],
+)
+def test_production_refuses_insecure_defaults(change, variable):
+    with pytest.raises(SettingsError, match=f"^{variable}:"):
+        Settings.from_env({**LIVE, **change})
