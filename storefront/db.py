@@ -67,7 +67,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: each statement on its own (autocommit), for the hot reads
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_async_db_engine(url: str) -> AsyncEngine:
@@ -123,9 +124,11 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[DbConnection]:
-        """A consistent snapshot for a few reads (one deferred transaction, rolled back)."""
+        """A connection for a few small reads. On SQLite each read stands alone (no BEGIN): a page's
+        reads (catalogue revision, stock, cart) need no common snapshot, and a transaction would
+        cost more than the reads themselves."""
         if self._sync_engine is not None:
-            with self._sync_engine.connect() as connection:
+            with self._sync_engine.connect().execution_options(sqlite_begin=None) as connection:
                 yield _InlineSQLiteConnection(connection)
             return
         async with self.async_engine.connect() as connection:

@@ -10,11 +10,11 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, Stock, VariantView, read_stock
+from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, Stock, VariantView, variant_t
 from storefront.db import Database, DbConnection
 from storefront.i18n import gettext as _
 from storefront.i18n import ngettext
@@ -99,39 +99,24 @@ EMPTY_CART = CartView(lines=())
 async def read_cart(
     connection: DbConnection, token: str | None, snapshot: CatalogSnapshot, stock: Stock | None = None
 ) -> tuple[CartView, Stock]:
-    """The cart for a cookie token, with the stock of its variants (and of `stock`'s, if given)."""
+    """The cart for a cookie token with its variants' stock, merged into `stock` (what else the page shows)."""
+    stock = stock or Stock({})
     if not token:
-        return EMPTY_CART, stock or Stock({})
-    rows = (
-        await connection.execute(
-            select(line_t.c.variant_id, line_t.c.quantity)
-            .join(cart_t, cart_t.c.id == line_t.c.cart_id)
-            .where(cart_t.c.token_hash == hash_token(token))
-            .order_by(line_t.c.id)
-        )
-    ).all()
+        return EMPTY_CART, stock
+    rows = (await connection.execute(_READ_LINES, {"token_hash": hash_token(token)})).all()
     lines = [
-        (snapshot.variants[variant_id], quantity) for variant_id, quantity in rows if variant_id in snapshot.variants
+        CartLineView(
+            product=snapshot.products[snapshot.variants[variant_id].product_id],
+            variant=snapshot.variants[variant_id],
+            quantity=quantity,
+            in_stock=in_stock,
+        )
+        for variant_id, quantity, in_stock in rows
+        if variant_id in snapshot.variants
     ]
     if not lines:
-        return EMPTY_CART, stock or Stock({})
-    missing = [variant.id for variant, _quantity in lines if stock is None or variant.id not in stock.levels]
-    if missing:
-        fresh = await read_stock(connection, missing)
-        stock = Stock({**(stock.levels if stock else {}), **fresh.levels})
-    assert stock is not None
-    view = CartView(
-        tuple(
-            CartLineView(
-                product=snapshot.products[variant.product_id],
-                variant=variant,
-                quantity=quantity,
-                in_stock=stock.of(variant.id),
-            )
-            for variant, quantity in lines
-        )
-    )
-    return view, stock
+        return EMPTY_CART, stock
+    return CartView(tuple(lines)), Stock({**stock.levels, **{line.variant.id: line.in_stock for line in lines}})
 
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -162,10 +147,6 @@ def parse_variant_id(raw: str | None) -> int:
     return int(text)
 
 
-def _insert(database: Database):
-    return sqlite.insert if database.sqlite else postgresql.insert
-
-
 def _on_sale(snapshot: CatalogSnapshot, variant_id: int) -> VariantView:
     variant = snapshot.variants.get(variant_id)
     if variant is None or not variant.available:
@@ -173,65 +154,45 @@ def _on_sale(snapshot: CatalogSnapshot, variant_id: int) -> VariantView:
     return variant
 
 
-async def _check_stock(connection: DbConnection, variant: VariantView, quantity: int) -> None:
-    in_stock = (await read_stock(connection, [variant.id])).of(variant.id)
+def _check_stock(variant_id: int, in_stock: int, quantity: int) -> None:
     if in_stock <= 0:
-        raise CartError(_("Sorry, this item is sold out."), 409, variant.id)
+        raise CartError(_("Sorry, this item is sold out."), 409, variant_id)
     if quantity > in_stock:
         raise CartError(
             ngettext("Only %(n)d left in stock.", "Only %(n)d left in stock.", in_stock) % {"n": in_stock},
             409,
-            variant.id,
+            variant_id,
         )
-
-
-async def _cart_id(connection: DbConnection, database: Database, token: str) -> int:
-    token_hash = hash_token(token)
-    await connection.execute(
-        _insert(database)(cart_t)
-        .values(token_hash=token_hash, created_at=_now(), updated_at=_now())
-        .on_conflict_do_nothing(index_elements=["token_hash"])
-    )
-    return await connection.scalar(select(cart_t.c.id).where(cart_t.c.token_hash == token_hash))
 
 
 async def add_to_cart(
     database: Database, catalog: Catalog, token: str, variant_id: int, quantity: int, max_quantity: int
 ) -> None:
     """Add `quantity` units to what the cart already holds of this variant."""
+    dialect = "sqlite" if database.sqlite else "postgresql"
     async with database.write() as connection:
-        variant = _on_sale(await catalog.current(connection), variant_id)
-        cart_id = await _cart_id(connection, database, token)
-        held = (
-            await connection.scalar(
-                select(line_t.c.quantity).where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id)
-            )
-            or 0
-        )
-        wanted = held + quantity
+        _on_sale(await catalog.current(connection), variant_id)
+        cart_id = await connection.scalar(_OPEN_CART[dialect], {"token_hash": hash_token(token), "now": _now()})
+        in_stock, held = await _stock_and_held(connection, cart_id, variant_id)
+        wanted = (held or 0) + quantity
         if wanted > max_quantity:
             raise CartError(_("At most %(max)d per item, please.") % {"max": max_quantity}, 400, variant_id)
-        await _check_stock(connection, variant, wanted)
-        insert = _insert(database)(line_t).values(cart_id=cart_id, variant_id=variant_id, quantity=wanted)
-        await connection.execute(
-            insert.on_conflict_do_update(index_elements=["cart_id", "variant_id"], set_={"quantity": wanted})
-        )
-        await _touch(connection, cart_id)
+        _check_stock(variant_id, in_stock, wanted)
+        await connection.execute(_PUT_LINE[dialect], {"cart_id": cart_id, "variant_id": variant_id, "quantity": wanted})
 
 
 async def set_quantity(database: Database, catalog: Catalog, token: str | None, variant_id: int, quantity: int) -> None:
     async with database.write() as connection:
-        variant = _on_sale(await catalog.current(connection), variant_id)
+        _on_sale(await catalog.current(connection), variant_id)
         cart_id = await _existing_cart_id(connection, token)
-        await _check_stock(connection, variant, quantity)
-        result = await connection.execute(
-            update(line_t)
-            .where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id)
-            .values(quantity=quantity)
-        )
-        if result.rowcount == 0:
+        in_stock, held = await _stock_and_held(connection, cart_id, variant_id)
+        if held is None:
             raise CartError(_("This item is no longer in your cart."), 404, variant_id)
-        await _touch(connection, cart_id)
+        _check_stock(variant_id, in_stock, quantity)
+        await connection.execute(
+            _SET_QUANTITY, {"line_cart": cart_id, "line_variant": variant_id, "line_quantity": quantity}
+        )
+        await connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": _now()})
 
 
 async def remove_line(database: Database, token: str | None, variant_id: int) -> None:
@@ -239,25 +200,77 @@ async def remove_line(database: Database, token: str | None, variant_id: int) ->
     if not token:
         return
     async with database.write() as connection:
-        cart_id = await connection.scalar(select(cart_t.c.id).where(cart_t.c.token_hash == hash_token(token)))
+        cart_id = await connection.scalar(_FIND_CART, {"token_hash": hash_token(token)})
         if cart_id is None:
             return
-        await connection.execute(delete(line_t).where(line_t.c.cart_id == cart_id, line_t.c.variant_id == variant_id))
-        await _touch(connection, cart_id)
+        await connection.execute(_REMOVE_LINE, {"cart_id": cart_id, "variant_id": variant_id})
+        await connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": _now()})
+
+
+async def _stock_and_held(connection: DbConnection, cart_id: int, variant_id: int) -> tuple[int, int | None]:
+    """The variant's stock and how many of it the cart holds (None: no line), in one round trip."""
+    row = (await connection.execute(_STOCK_AND_HELD, {"cart_id": cart_id, "variant_id": variant_id})).one_or_none()
+    if row is None:
+        raise CartError(_("This item is not available."), 404, variant_id)
+    return row[0], row[1]
 
 
 async def _existing_cart_id(connection: DbConnection, token: str | None) -> int:
-    cart_id = None
-    if token:
-        cart_id = await connection.scalar(select(cart_t.c.id).where(cart_t.c.token_hash == hash_token(token)))
+    cart_id = await connection.scalar(_FIND_CART, {"token_hash": hash_token(token)}) if token else None
     if cart_id is None:
         raise CartError(_("Your cart is empty."), 404)
     return cart_id
 
 
-async def _touch(connection: DbConnection, cart_id: int) -> None:
-    await connection.execute(update(cart_t).where(cart_t.c.id == cart_id).values(updated_at=_now()))
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# --- statements, built once (building one costs more than running it on SQLite) -----------------
+
+_READ_LINES = (
+    select(line_t.c.variant_id, line_t.c.quantity, variant_t.c.stock)
+    .join(cart_t, cart_t.c.id == line_t.c.cart_id)
+    .join(variant_t, variant_t.c.id == line_t.c.variant_id)
+    .where(cart_t.c.token_hash == bindparam("token_hash"))
+    .order_by(line_t.c.id)
+)
+_FIND_CART = select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("token_hash"))
+_TOUCH_CART = update(cart_t).where(cart_t.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
+_STOCK_AND_HELD = select(
+    variant_t.c.stock,
+    select(line_t.c.quantity)
+    .where(line_t.c.cart_id == bindparam("cart_id"), line_t.c.variant_id == variant_t.c.id)
+    .scalar_subquery(),
+).where(variant_t.c.id == bindparam("variant_id"))
+_SET_QUANTITY = (  # UPDATE keeps column names for its SET clause, hence the "line_" names
+    update(line_t)
+    .where(line_t.c.cart_id == bindparam("line_cart"), line_t.c.variant_id == bindparam("line_variant"))
+    .values(quantity=bindparam("line_quantity"))
+)
+_REMOVE_LINE = delete(line_t).where(
+    line_t.c.cart_id == bindparam("cart_id"), line_t.c.variant_id == bindparam("variant_id")
+)
+
+
+def _open_cart(insert):
+    """Create the cart or touch it, and return its id, in one statement."""
+    statement = insert(cart_t).values(
+        token_hash=bindparam("token_hash"), created_at=bindparam("now"), updated_at=bindparam("now")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["token_hash"], set_={"updated_at": statement.excluded.updated_at}
+    ).returning(cart_t.c.id)
+
+
+def _put_line(insert):
+    statement = insert(line_t).values(
+        cart_id=bindparam("cart_id"), variant_id=bindparam("variant_id"), quantity=bindparam("quantity")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["cart_id", "variant_id"], set_={"quantity": statement.excluded.quantity}
+    )
+
+
+_OPEN_CART = {"sqlite": _open_cart(sqlite.insert), "postgresql": _open_cart(postgresql.insert)}
+_PUT_LINE = {"sqlite": _put_line(sqlite.insert), "postgresql": _put_line(postgresql.insert)}

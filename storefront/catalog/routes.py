@@ -32,6 +32,7 @@ async def catalog_page(
         products=state.snapshot.page(page, size),
         page=page,
         page_count=state.snapshot.page_count(size),
+        page_links=page_window(page, state.snapshot.page_count(size)),
         stock=state.stock,
         cart=state.cart,
     )
@@ -56,6 +57,18 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
         cart=state.cart,
         selected_variant_id=first_in_stock(product, state.stock),
     )
+
+
+def page_window(page: int, page_count: int, around: int = 2) -> list[int | None]:
+    """The page numbers to link: first, last and a few around the current one; None marks a gap.
+    Built here so a catalogue of thousands of pages costs no more than one of three."""
+    shown = sorted({1, page_count, *range(max(1, page - around), min(page_count, page + around) + 1)})
+    links: list[int | None] = []
+    for number in shown:
+        if links and number - links[-1] > 1:
+            links.append(None)
+        links.append(number)
+    return links
 
 
 def first_in_stock(product: ProductView, stock: Stock) -> int | None:

@@ -5,11 +5,12 @@ variants a page shows (it changes with every order)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
 from storefront.db import Database, DbConnection
@@ -18,6 +19,11 @@ product_t = Product.__table__
 image_t = ProductImage.__table__
 variant_t = Variant.__table__
 revision_t = CatalogRevision.__table__
+
+# Built once: building a statement costs more than running it on SQLite (issue #2's budget).
+_READ_REVISION = select(revision_t.c.revision).where(revision_t.c.id == 1)
+_BUMP_REVISION = update(revision_t).where(revision_t.c.id == 1).values(revision=revision_t.c.revision + 1)
+_READ_STOCK = select(variant_t.c.id, variant_t.c.stock).where(variant_t.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +95,12 @@ class Stock:
 
 
 async def read_revision(connection: DbConnection) -> int:
-    return (await connection.scalar(select(revision_t.c.revision).where(revision_t.c.id == 1))) or 0
+    return (await connection.scalar(_READ_REVISION)) or 0
 
 
 async def bump_revision(connection: DbConnection) -> None:
     """Call in the same transaction as any catalogue change."""
-    result = await connection.execute(
-        update(revision_t).where(revision_t.c.id == 1).values(revision=revision_t.c.revision + 1)
-    )
+    result = await connection.execute(_BUMP_REVISION)
     if result.rowcount == 0:
         await connection.execute(revision_t.insert().values(id=1, revision=1))
 
@@ -105,7 +109,7 @@ async def read_stock(connection: DbConnection, variant_ids: Iterable[int]) -> St
     ids = list(set(variant_ids))
     if not ids:
         return Stock({})
-    rows = await connection.execute(select(variant_t.c.id, variant_t.c.stock).where(variant_t.c.id.in_(ids)))
+    rows = await connection.execute(_READ_STOCK, {"ids": ids})
     return Stock({row[0]: row[1] for row in rows})
 
 
@@ -169,4 +173,9 @@ class Catalog:
             async with self._reloading:
                 if revision != self.snapshot.revision:
                     self.snapshot = await load_snapshot(connection)
+                    # A large catalogue is tens of thousands of long-lived objects; the cyclic
+                    # garbage collector would walk them all on every full collection, stalling
+                    # requests. Frozen objects are left out of those walks.
+                    gc.collect()
+                    gc.freeze()
         return self.snapshot

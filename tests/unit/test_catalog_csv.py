@@ -94,3 +94,20 @@ def test_the_demo_catalogue_is_a_believable_small_swiss_shop():
     assert {VatClass.STANDARD, VatClass.REDUCED, VatClass.ACCOMMODATION} <= {v.vat_class for v in variants}
     assert any(all(v.stock == 0 for v in product.variants) for product in products)  # one sold out
     assert all(product.images and all(alt for _path, alt in product.images) for product in products)
+
+
+@pytest.mark.parametrize(
+    ("page", "count", "links"),
+    [
+        (1, 1, [1]),
+        (1, 3, [1, 2, 3]),
+        (1, 834, [1, 2, 3, None, 834]),
+        (417, 834, [1, None, 415, 416, 417, 418, 419, None, 834]),
+        (834, 834, [1, None, 832, 833, 834]),
+        (4, 7, [1, 2, 3, 4, 5, 6, 7]),
+    ],
+)
+def test_pagination_links_first_last_and_neighbours(page, count, links):
+    from storefront.catalog.routes import page_window
+
+    assert page_window(page, count) == links

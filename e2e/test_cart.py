@@ -1,0 +1,77 @@
+"""A customer fills the cart: with htmx (no page loads) and without JavaScript."""
+
+import re
+
+from playwright.sync_api import Browser, Page, expect
+
+from e2e.pages import CartPage, CatalogPage, ProductPage
+
+
+def test_choose_a_variant_add_it_and_the_badge_changes_without_a_page_load(page: Page):
+    product = CatalogPage(page).open().open_product("Wool Hiking Socks")
+    expect(product.cart_count).to_have_text("0")
+    page.evaluate("window.stillTheSamePage = true")
+    product.choose("39–42").set_quantity(2).add_to_cart()
+    expect(product.cart_count).to_have_text("2")
+    expect(product.message).to_contain_text("Added to your cart.")
+    assert page.evaluate("window.stillTheSamePage") is True  # swapped by htmx, not reloaded
+    cart = product.open_cart()
+    expect(cart.line("SOCKS-39")).to_contain_text("39–42")
+    expect(cart.subtotal).to_have_text("CHF\u00a049.80")
+
+
+def test_asking_for_more_than_in_stock_says_so_and_keeps_the_cart(page: Page):
+    product = ProductPage(page).open("hiking-socks").choose("39–42").set_quantity(3).add_to_cart()
+    expect(product.message).to_have_text("Only 2 left in stock.")
+    expect(product.cart_count).to_have_text("0")
+    expect(page.get_by_label("Quantity", exact=True)).to_have_attribute("aria-invalid", "true")
+
+
+def test_change_and_remove_lines_in_place(page: Page):
+    ProductPage(page).open("enamel-mug").add_to_cart()
+    product = ProductPage(page).open("alpine-honey").choose("500 g").add_to_cart()
+    expect(product.cart_count).to_have_text("2")
+    cart = CartPage(page).open()
+    page.evaluate("window.stillTheSamePage = true")
+    cart.change_quantity("MUG-350", 3)
+    expect(cart.cart_count).to_have_text("4")
+    expect(cart.subtotal).to_have_text("CHF\u00a082.90")  # 3 × 22.00 + 16.90
+    cart.remove("MUG-350")
+    expect(cart.line("MUG-350")).to_have_count(0)
+    expect(cart.cart_count).to_have_text("1")
+    cart.remove("HONEY-500")
+    expect(cart.empty_message).to_be_visible()
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_the_cart_works_without_javascript(browser: Browser, base_url: str):
+    context = browser.new_context(java_script_enabled=False, base_url=base_url, locale="en-US")
+    page = context.new_page()
+    try:
+        ProductPage(page).open("pine-cutting-board").choose("Large (45 cm)").add_to_cart()
+        expect(page).to_have_url(re.compile(r"/cart$"))
+        cart = CartPage(page)
+        expect(cart.line("BOARD-L")).to_be_visible()
+        cart.change_quantity("BOARD-L", 2)
+        expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
+        expect(cart.cart_count).to_have_text("2")
+        cart.change_quantity("BOARD-L", 0)  # the browser's own check refuses 0 before sending
+        expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
+        cart.remove("BOARD-L")
+        expect(cart.empty_message).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_the_shop_speaks_german_after_switching(page: Page):
+    catalog = CatalogPage(page).open()
+    catalog.switch_language("Deutsch")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Unser Sortiment")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    product = catalog.open_product("Merino Beanie")
+    expect(page.get_by_test_id("add-to-cart")).to_have_text("In den Warenkorb")
+    product.choose("Red").page.get_by_label("Menge", exact=True).fill("1")
+    product.add_to_cart()
+    expect(product.message).to_contain_text("Zum Warenkorb hinzugefügt.")
+    page.reload()
+    expect(page.get_by_role("button", name="Deutsch")).to_have_attribute("aria-current", "true")
