@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from storefront.assets import AssetManifest
-from storefront.cart.service import CartView, read_cart
-from storefront.catalog.service import Catalog, CatalogSnapshot, Stock, read_stock
+from storefront.catalog.service import Catalog
 from storefront.db import Database
 from storefront.i18n import LANGUAGE_NAMES, current_language
 from storefront.settings import LANGUAGES, Settings
@@ -34,30 +32,6 @@ class Shop:
 
 def provide_shop(state: State) -> Shop:
     return state.shop
-
-
-@dataclass(frozen=True, slots=True)
-class PageState:
-    """The fresh part of a page, read in one short transaction: catalogue, stock, cart."""
-
-    snapshot: CatalogSnapshot
-    stock: Stock
-    cart: CartView
-
-
-async def read_page_state(
-    shop: Shop,
-    request: Request,
-    shown: Callable[[CatalogSnapshot], Iterable[int]] | None = None,
-    token: str | None = None,
-) -> PageState:
-    """`shown` picks, from the current catalogue, the variants whose stock the page shows;
-    `token` is the cart's when this very response sets the cookie."""
-    async with shop.database.read() as connection:
-        snapshot = await shop.catalog.current(connection)
-        stock = await read_stock(connection, shown(snapshot) if shown else ())
-        cart, stock = await read_cart(connection, token or cart_token(request), snapshot, stock)
-    return PageState(snapshot, stock, cart)
 
 
 def cart_token(request: Request) -> str | None:

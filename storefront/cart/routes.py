@@ -22,7 +22,8 @@ from storefront.cart.service import (
 from storefront.catalog.routes import first_in_stock
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import gettext as _
-from storefront.web import Shop, cart_cookie, cart_token, read_page_state, render, wants_fragment
+from storefront.page_state import read_page_state
+from storefront.web import Shop, cart_cookie, cart_token, render, wants_fragment
 
 
 async def _single(request: HTMXRequest, name: str) -> str | None:

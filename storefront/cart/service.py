@@ -8,13 +8,14 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, Stock, VariantView, variant_t
+from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, VariantView, variant_t
 from storefront.db import Database, DbConnection
 from storefront.i18n import gettext as _
 from storefront.i18n import ngettext
@@ -96,27 +97,19 @@ class CartView:
 EMPTY_CART = CartView(lines=())
 
 
-async def read_cart(
-    connection: DbConnection, token: str | None, snapshot: CatalogSnapshot, stock: Stock | None = None
-) -> tuple[CartView, Stock]:
-    """The cart for a cookie token with its variants' stock, merged into `stock` (what else the page shows)."""
-    stock = stock or Stock({})
-    if not token:
-        return EMPTY_CART, stock
-    rows = (await connection.execute(_READ_LINES, {"token_hash": hash_token(token)})).all()
-    lines = [
+def cart_view(snapshot: CatalogSnapshot, lines: Iterable[tuple[int, int, int]]) -> CartView:
+    """The cart from its stored lines as (variant id, quantity, stock), in the order they were added."""
+    views = tuple(
         CartLineView(
             product=snapshot.products[snapshot.variants[variant_id].product_id],
             variant=snapshot.variants[variant_id],
             quantity=quantity,
             in_stock=in_stock,
         )
-        for variant_id, quantity, in_stock in rows
+        for variant_id, quantity, in_stock in lines
         if variant_id in snapshot.variants
-    ]
-    if not lines:
-        return EMPTY_CART, stock
-    return CartView(tuple(lines)), Stock({**stock.levels, **{line.variant.id: line.in_stock for line in lines}})
+    )
+    return CartView(views) if views else EMPTY_CART
 
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -228,13 +221,6 @@ def _now() -> dt.datetime:
 
 # --- statements, built once (building one costs more than running it on SQLite) -----------------
 
-_READ_LINES = (
-    select(line_t.c.variant_id, line_t.c.quantity, variant_t.c.stock)
-    .join(cart_t, cart_t.c.id == line_t.c.cart_id)
-    .join(variant_t, variant_t.c.id == line_t.c.variant_id)
-    .where(cart_t.c.token_hash == bindparam("token_hash"))
-    .order_by(line_t.c.id)
-)
 _FIND_CART = select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("token_hash"))
 _TOUCH_CART = update(cart_t).where(cart_t.c.id == bindparam("cart_id")).values(updated_at=bindparam("now"))
 _STOCK_AND_HELD = select(

@@ -12,7 +12,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from storefront.catalog.service import ProductView, Stock
-from storefront.web import Shop, read_page_state, render
+from storefront.page_state import read_page_state
+from storefront.web import Shop, render
 
 
 @get("/", name="catalog")

@@ -160,7 +160,8 @@ async def load_snapshot(connection: DbConnection) -> CatalogSnapshot:
 
 
 class Catalog:
-    """One per worker. `current()` costs one tiny query; a reload happens only after a change."""
+    """One per worker. Knowing the revision costs one tiny read (pages get it within their one
+    read, `storefront/page_state.py`); a reload happens only after a change."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -168,7 +169,10 @@ class Catalog:
         self._reloading = asyncio.Lock()
 
     async def current(self, connection: DbConnection) -> CatalogSnapshot:
-        revision = await read_revision(connection)
+        return await self.at_revision(connection, await read_revision(connection))
+
+    async def at_revision(self, connection: DbConnection, revision: int) -> CatalogSnapshot:
+        """The snapshot for a revision just read from the database, reloaded if this worker's is older."""
         if revision != self.snapshot.revision:
             async with self._reloading:
                 if revision != self.snapshot.revision:
