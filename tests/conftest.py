@@ -76,16 +76,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         asyncio.run(_postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def import_catalog(url: str, csv_text: bytes) -> list[str]:
+    """What `python -m storefront catalog import` does, in-process."""
+    engine = create_async_db_engine(url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            return await apply_catalog(session, parse_catalog_csv(csv_text))
+    finally:
+        await engine.dispose()
+
+
 async def reset_shop(url: str, catalog_csv: Path = CATALOG_CSV) -> None:
     engine = create_async_db_engine(url)
     try:
         async with engine.begin() as connection:
             for name in EMPTIED_TABLES:
                 await connection.execute(delete(metadata.tables[name]))
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            await apply_catalog(session, parse_catalog_csv(catalog_csv.read_bytes()))
     finally:
         await engine.dispose()
+    await import_catalog(url, catalog_csv.read_bytes())
 
 
 @pytest.fixture

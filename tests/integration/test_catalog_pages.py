@@ -1,12 +1,10 @@
 import asyncio
 
 from litestar.testing import TestClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storefront.app import create_app
-from storefront.catalog.importer import apply_catalog, parse_catalog_csv
-from storefront.db import create_async_db_engine
 from storefront.money import NBSP
+from tests.conftest import import_catalog
 from tests.integration.conftest import text_of
 
 
@@ -66,15 +64,8 @@ def test_unknown_and_inactive_products_are_a_404_page_in_the_shop_layout(client)
 
 def test_a_catalogue_change_reaches_a_running_shop(client, settings):
     assert "CHF\xa022.00" in client.get("/products/mug").text
-    changed = "product,name,sku,price,vat,stock\nmug,Enamel Mug,MUG,25.00,standard,12\n"
-
-    async def update() -> None:
-        engine = create_async_db_engine(settings.database_url)
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            await apply_catalog(session, parse_catalog_csv(changed.encode()))
-        await engine.dispose()
-
-    asyncio.run(update())
+    changed = b"product,name,sku,price,vat,stock\nmug,Enamel Mug,MUG,25.00,standard,12\n"
+    asyncio.run(import_catalog(settings.database_url, changed))
     assert "CHF\xa025.00" in client.get("/products/mug").text
 
 
@@ -85,3 +76,15 @@ def test_pages_in_german_with_swiss_prices(client):
     assert "In den Warenkorb" in page
     assert "inkl. MWST" in page
     assert "Ausverkauft" in page
+
+
+def test_a_variant_added_while_the_shop_runs_shows_its_stock_at_once(client, settings):
+    assert "XL" not in client.get("/products/mug").text
+    added = (
+        b"product,name,sku,option,price,vat,stock\n"
+        b"mug,Enamel Mug,MUG,,22.00,standard,12\n"
+        b"mug,,MUG-XL,XL,29.00,standard,7\n"
+    )
+    asyncio.run(import_catalog(settings.database_url, added))
+    page = text_of(client.get("/products/mug", headers={"Accept-Language": "en"}).text)
+    assert "XL CHF\xa029.00 In stock" in page

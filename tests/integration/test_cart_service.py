@@ -1,0 +1,46 @@
+"""Cart rules under concurrency, through the service (no HTTP), on each database."""
+
+import asyncio
+
+from storefront.cart.service import CartError, add_to_cart, new_token
+from storefront.catalog.service import Catalog
+from storefront.db import Database
+from tests.integration.conftest import cart_lines, variant_id
+
+
+def test_concurrent_adds_to_one_cart_lose_no_unit(settings):
+    """Ten tabs adding at once: each add is counted (the cart row is locked while a line changes)."""
+    honey = variant_id(settings, "HONEY-250")
+    token = new_token()
+
+    async def run() -> None:
+        database = Database(settings.database_url)
+        catalog = Catalog(database)
+        try:
+            await asyncio.gather(*(add_to_cart(database, catalog, token, honey, 1, 99) for _ in range(10)))
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    assert cart_lines(settings) == [("HONEY-250", 10)]
+
+
+def test_concurrent_adds_never_pass_the_stock(settings):
+    honey = variant_id(settings, "HONEY-500")  # 3 in stock
+    token = new_token()
+
+    async def run() -> list[object]:
+        database = Database(settings.database_url)
+        catalog = Catalog(database)
+        try:
+            return await asyncio.gather(
+                *(add_to_cart(database, catalog, token, honey, 1, 99) for _ in range(6)), return_exceptions=True
+            )
+        finally:
+            await database.dispose()
+
+    outcomes = asyncio.run(run())
+    assert sum(outcome is None for outcome in outcomes) == 3
+    refused = [outcome for outcome in outcomes if outcome is not None]
+    assert all(isinstance(outcome, CartError) and outcome.status_code == 409 for outcome in refused)
+    assert cart_lines(settings) == [("HONEY-500", 3)]
