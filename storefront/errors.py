@@ -6,16 +6,13 @@ from __future__ import annotations
 import logging
 
 from advanced_alchemy.exceptions import NotFoundError
-from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException
-from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from storefront.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, choose_language, set_language
+from storefront.i18n import LANGUAGE_COOKIE, choose_language, set_language
 from storefront.i18n import gettext as _
-from storefront.settings import LANGUAGES
+from storefront.web import render, wants_fragment
 
 logger = logging.getLogger("storefront")
 
@@ -52,24 +49,21 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
     if status >= 500:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     # The router's 404/405 never reach `before_request`, so choose the language here too.
-    language = choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
-    set_language(language)
+    set_language(choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")))
     title, detail = _texts(status, exc)
-    settings = request.app.state.shop.settings
-    context = {
-        "title": title,
-        "detail": detail,
-        "shop_name": settings.shop_name,
-        "language": language,
-        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-        "cart": None,
-        "oob": False,
-    }
     headers = dict(getattr(exc, "headers", None) or {})
-    if isinstance(request, HTMXRequest) and request.htmx:
+    if wants_fragment(request):
         # A message where the customer looks, instead of a whole page inside a form.
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
-        return HTMXBlockTemplate(
-            template_name="errors/error.html", block_name="notice", context=context, status_code=status, headers=headers
-        )
-    return Template(template_name="errors/error.html", context=context, status_code=status, headers=headers)
+    # No cart on error pages: reading it could be what failed.
+    return render(
+        request.app.state.shop,
+        request,
+        "errors/error.html",
+        block="notice",
+        status_code=status,
+        headers=headers,
+        cart=None,
+        title=title,
+        detail=detail,
+    )

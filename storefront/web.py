@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
@@ -18,6 +19,7 @@ from storefront.db import Database
 from storefront.i18n import LANGUAGE_NAMES, current_language
 from storefront.settings import LANGUAGES, Settings
 
+SWISS_TIME = ZoneInfo("Europe/Zurich")
 CART_COOKIE = "cart"
 CART_COOKIE_MAX_AGE = 60 * 24 * 3600
 
@@ -28,6 +30,11 @@ class Shop:
     database: Database
     catalog: Catalog
     assets: AssetManifest
+
+
+def swiss_today() -> dt.date:
+    """The date in Switzerland, which decides the VAT rates, whatever the server's time zone."""
+    return dt.datetime.now(SWISS_TIME).date()
 
 
 def provide_shop(state: State) -> Shop:
@@ -67,6 +74,7 @@ def render(
     block: str | None = None,
     status_code: int = 200,
     cookies: list[Cookie] | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """A full page, or with `block` and an htmx request, just that block (plus its out-of-band
@@ -77,10 +85,10 @@ def render(
         shop_name=shop.settings.shop_name,
         language=current_language(),
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-        today=dt.date.today(),
+        today=swiss_today(),
         oob=fragment,
     )
-    headers = {"Vary": "HX-Request, Cookie, Accept-Language"}
+    headers = {"Vary": "HX-Request, Cookie, Accept-Language", **(headers or {})}
     if fragment:
         return HTMXBlockTemplate(
             template_name=template,
