@@ -10,7 +10,6 @@ from litestar.response import Template
 
 from storefront.app import create_app
 from storefront.cart.service import CartLineView, CartView
-from storefront.catalog.routes import first_in_stock
 from storefront.catalog.service import Stock, load_snapshot
 from storefront.web import Shop, render
 
@@ -41,7 +40,7 @@ def create_bench_app() -> Litestar:
             product=product,
             stock=stock,
             cart=memory["cart"],
-            selected_variant_id=first_in_stock(product, stock),
+            selected_variant_id=stock.first_available(product),
         )
 
     app.register(ceiling)

@@ -19,7 +19,6 @@ from storefront.cart.service import (
     remove_line,
     set_quantity,
 )
-from storefront.catalog.routes import first_in_stock
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import gettext as _
 from storefront.page_state import read_page_state
@@ -66,7 +65,7 @@ async def add_line(request: HTMXRequest, shop: NamedDependency[Shop]) -> Templat
 
 async def _add_form(
     request: HTMXRequest,
-    shop: NamedDependency[Shop],
+    shop: Shop,
     variant_id: int | None,
     *,
     error: CartError | None = None,
@@ -96,7 +95,7 @@ async def _add_form(
             title=_("Not available"),
             detail=error.message if error else _("This item is not available."),
         )
-    selected = variant.id if variant and state.stock.of(variant.id) > 0 else first_in_stock(product, state.stock)
+    selected = variant.id if variant and state.stock.of(variant.id) > 0 else state.stock.first_available(product)
     return render(
         shop,
         request,
@@ -138,7 +137,7 @@ async def delete_line(
 
 async def _cart_block(
     request: HTMXRequest,
-    shop: NamedDependency[Shop],
+    shop: Shop,
     *,
     error: CartError | None = None,
     error_variant_id: int | None = None,

@@ -11,7 +11,6 @@ from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from storefront.catalog.service import ProductView, Stock
 from storefront.page_state import read_page_state
 from storefront.web import Shop, render
 
@@ -56,7 +55,7 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
         product=product,
         stock=state.stock,
         cart=state.cart,
-        selected_variant_id=first_in_stock(product, state.stock),
+        selected_variant_id=state.stock.first_available(product),
     )
 
 
@@ -70,7 +69,3 @@ def page_window(page: int, page_count: int, around: int = 2) -> list[int | None]
             links.append(None)
         links.append(number)
     return links
-
-
-def first_in_stock(product: ProductView, stock: Stock) -> int | None:
-    return next((variant.id for variant in product.variants if stock.of(variant.id) > 0), None)

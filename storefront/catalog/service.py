@@ -93,6 +93,10 @@ class Stock:
     def sold_out(self, product: ProductView) -> bool:
         return all(self.of(variant.id) <= 0 for variant in product.variants)
 
+    def first_available(self, product: ProductView) -> int | None:
+        """The variant to preselect: the first one in stock, in the shop owner's order."""
+        return next((variant.id for variant in product.variants if self.of(variant.id) > 0), None)
+
 
 async def read_revision(connection: DbConnection) -> int:
     return (await connection.scalar(_READ_REVISION)) or 0
