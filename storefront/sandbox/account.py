@@ -1,0 +1,469 @@
+"""The sandbox account's rules: validation, the PaymentIntent status machine, refunds and the
+events each change emits (reference/stripe-twint.md §1.2, §2.2-2.4, §3.1). Every change runs in
+one store transaction, so several workers can share one sandbox file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from storefront.sandbox import objects
+from storefront.sandbox.store import SandboxStore
+
+TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5,000.00
+CANCELLABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
+CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+TRAINS = ("acacia", "basil", "clover", "dahlia", "endive")
+_PAST = {"confirm": "confirmed", "cancel": "canceled", "authorize": "authorized", "fail": "failed"}
+
+CREATE_PARAMS = frozenset(
+    {
+        "allowed_payment_method_types",
+        "amount",
+        "amount_details",
+        "application_fee_amount",
+        "automatic_payment_methods",
+        "capture_method",
+        "confirm",
+        "confirmation_method",
+        "confirmation_token",
+        "currency",
+        "customer",
+        "customer_account",
+        "description",
+        "error_on_requires_action",
+        "excluded_payment_method_types",
+        "expand",
+        "hooks",
+        "mandate",
+        "mandate_data",
+        "metadata",
+        "off_session",
+        "on_behalf_of",
+        "payment_details",
+        "payment_method",
+        "payment_method_configuration",
+        "payment_method_data",
+        "payment_method_options",
+        "radar_options",
+        "receipt_email",
+        "return_url",
+        "setup_future_usage",
+        "shipping",
+        "statement_descriptor",
+        "statement_descriptor_suffix",
+        "transfer_data",
+        "transfer_group",
+        "use_stripe_sdk",
+    }
+)
+CONFIRM_PARAMS = frozenset(
+    {
+        "allowed_payment_method_types",
+        "capture_method",
+        "client_secret",
+        "confirmation_token",
+        "error_on_requires_action",
+        "excluded_payment_method_types",
+        "expand",
+        "key",
+        "mandate",
+        "mandate_data",
+        "off_session",
+        "payment_details",
+        "payment_method",
+        "payment_method_data",
+        "payment_method_options",
+        "radar_options",
+        "receipt_email",
+        "return_url",
+        "setup_future_usage",
+        "shipping",
+        "use_stripe_sdk",
+    }
+)
+CANCEL_PARAMS = frozenset({"cancellation_reason", "expand"})
+REFUND_PARAMS = frozenset(
+    {
+        "amount",
+        "charge",
+        "currency",
+        "customer",
+        "expand",
+        "instructions_email",
+        "metadata",
+        "origin",
+        "payment_intent",
+        "reason",
+        "refund_application_fee",
+        "reverse_transfer",
+    }
+)
+
+
+@dataclass
+class StripeError(Exception):
+    """An error as Stripe answers it: HTTP status and the `error` object of the body."""
+
+    status: int
+    message: str
+    type: str = "invalid_request_error"
+    code: str | None = None
+    param: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    before_execution: bool = False  # validation failed before the endpoint ran: nothing is saved
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "type": self.type}
+        if self.code:
+            error["code"] = self.code
+            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
+        if self.param:
+            error["param"] = self.param
+        error.update(self.extra)
+        return {"error": error}
+
+
+def invalid(message: str, *, code: str | None = None, param: str | None = None) -> StripeError:
+    return StripeError(400, message, code=code, param=param, before_execution=True)
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who is calling and how: what the request headers said."""
+
+    request_id: str
+    idempotency_key: str | None = None
+    stripe_version: str = objects.API_VERSION
+    public_base: str = ""  # where the sandbox's own pages are, for next_action URLs
+
+
+def train_of(version: str) -> int:
+    try:
+        return TRAINS.index(version.rsplit(".", 1)[1])
+    except (IndexError, ValueError):
+        raise invalid(f"Invalid Stripe API version: {version}", param="Stripe-Version") from None
+
+
+def check_params(params: dict[str, Any], allowed: frozenset[str]) -> None:
+    for name in params:
+        if name not in allowed:
+            raise invalid(f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
+
+
+def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        if required:
+            raise invalid(f"Missing required param: {name}.", code="parameter_missing", param=name)
+        return None
+    if not isinstance(raw, str) or not raw.lstrip("-").isdigit():
+        raise invalid(f"Invalid integer: {raw}", code="parameter_invalid_integer", param=name)
+    return int(raw)
+
+
+def redirect_token(intent: dict[str, Any]) -> str:
+    """Only someone who was given the TWINT page's URL can act on it (derived from the client secret)."""
+    return hashlib.sha256(intent["client_secret"].encode()).hexdigest()[:32]
+
+
+class SandboxAccount:
+    def __init__(self, store: SandboxStore) -> None:
+        self.store = store
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def retrieve(self, kind: str, object_id: str, param: str = "id") -> dict[str, Any]:
+        obj = self.store.get_event(object_id) if kind == "event" else self.store.get(object_id, kind)
+        if obj is None:
+            raise StripeError(
+                404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
+            )
+        return obj
+
+    # --- PaymentIntents ------------------------------------------------------------------------
+
+    def create_payment_intent(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        check_params({k: v for k, v in params.items() if k != "payment_method_types"}, CREATE_PARAMS)
+        amount = parse_int(params, "amount", required=True)
+        currency = params.get("currency")
+        if not currency:
+            raise invalid("Missing required param: currency.", code="parameter_missing", param="currency")
+        currency = currency.lower()
+        params = {**params, "amount": amount, "currency": currency}
+        methods = self._payment_method_types(params, call)
+        if "twint" in methods:
+            if params.get("capture_method") == "manual":
+                raise invalid(
+                    "The payment method type `twint` does not support manual capture.", param="capture_method"
+                )
+            if amount < TWINT_MIN:
+                raise invalid("Amount must be at least CHF 0.50", code="amount_too_small", param="amount")
+            if amount > TWINT_MAX:
+                raise invalid(
+                    "Amount must be no more than CHF 5,000.00 for twint", code="amount_too_large", param="amount"
+                )
+        intent = objects.payment_intent(params, methods)
+        with self.store.transaction() as connection:
+            self._emit(connection, "payment_intent.created", intent, call)
+            if params.get("confirm") == "true":
+                intent = self._confirm(connection, intent, params, call)
+            self.store.put(connection, intent)
+        return intent
+
+    def _payment_method_types(self, params: dict[str, Any], call: Call) -> list[str]:
+        if "payment_method_types" in params:
+            if train_of(call.stripe_version) >= TRAINS.index("endive"):
+                raise invalid(
+                    "The parameter payment_method_types is no longer supported on this API version. "
+                    "Use allowed_payment_method_types instead.",
+                    code="payment_method_types_no_longer_supported",
+                    param="payment_method_types",
+                )
+            requested = params["payment_method_types"]
+            if not isinstance(requested, list) or not requested:
+                raise invalid("Invalid array", code="parameter_invalid_empty", param="payment_method_types")
+            if "twint" in requested and params["currency"] != "chf":
+                raise invalid(
+                    f"The currency provided ({params['currency']}) is invalid for one or more payment "
+                    "method types (twint).",
+                    param="currency",
+                )
+            return list(requested)
+        allowed = params.get("allowed_payment_method_types")
+        if allowed is not None and not isinstance(allowed, list):
+            raise invalid("Invalid array", param="allowed_payment_method_types")
+        # Incompatible methods are filtered out silently (changelog dahlia/2026-07-29).
+        compatible = ["twint"] if params["currency"] == "chf" else []
+        methods = [kind for kind in (allowed or compatible) if kind in compatible]
+        if not methods:
+            raise invalid(
+                "None of the payment method types allowed for this PaymentIntent can be used with "
+                f"currency {params['currency']}.",
+                param="allowed_payment_method_types",
+            )
+        return methods
+
+    def confirm_payment_intent(self, intent_id: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        check_params(params, CONFIRM_PARAMS)
+        with self.store.transaction() as connection:
+            intent = self._load(connection, intent_id)
+            intent = self._confirm(connection, intent, params, call)
+            self.store.put(connection, intent)
+        return intent
+
+    def _confirm(
+        self, connection: sqlite3.Connection, intent: dict[str, Any], params: dict[str, Any], call: Call
+    ) -> dict[str, Any]:
+        if intent["status"] not in CONFIRMABLE:
+            raise self._unexpected_state(intent, "confirm", CONFIRMABLE)
+        data = params.get("payment_method_data")
+        if params.get("payment_method"):
+            method = self._load(connection, params["payment_method"], "payment_method", param="payment_method")
+        elif isinstance(data, dict) and data.get("type"):
+            if data["type"] not in intent["payment_method_types"]:
+                raise invalid(
+                    f"The PaymentMethod provided ({data['type']}) is not allowed for this PaymentIntent.",
+                    code="payment_intent_incompatible_payment_method",
+                    param="payment_method_data[type]",
+                )
+            method = objects.twint_payment_method(data.get("billing_details"))
+            self.store.put(connection, method)
+        else:
+            raise invalid(
+                "You must provide a payment method (payment_method or payment_method_data[type]).",
+                code="parameter_missing",
+                param="payment_method_data",
+            )
+        return_url = params.get("return_url")
+        if not return_url:
+            raise invalid(
+                "A return_url is required to confirm a twint PaymentIntent.",
+                code="parameter_missing",
+                param="return_url",
+            )
+        for name in ("receipt_email", "shipping", "setup_future_usage"):
+            if name in params:
+                intent[name] = params[name]
+        intent.update(
+            payment_method=method["id"],
+            status="requires_action",
+            last_payment_error=None,
+            next_action={
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "url": f"{call.public_base}/twint/{intent['id']}?token={redirect_token(intent)}",
+                    "return_url": return_url,
+                },
+            },
+        )
+        self._emit(connection, "payment_intent.requires_action", intent, call)
+        return intent
+
+    def cancel_payment_intent(self, intent_id: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        check_params(params, CANCEL_PARAMS)
+        reason = params.get("cancellation_reason")
+        if reason is not None and reason not in CANCELLATION_REASONS:
+            raise invalid(
+                f"Invalid cancellation_reason: must be one of {', '.join(CANCELLATION_REASONS)}",
+                param="cancellation_reason",
+            )
+        with self.store.transaction() as connection:
+            intent = self._load(connection, intent_id)
+            if intent["status"] not in CANCELLABLE:
+                raise self._unexpected_state(intent, "cancel", CANCELLABLE)
+            intent.update(status="canceled", canceled_at=objects.now(), cancellation_reason=reason, next_action=None)
+            self.store.put(connection, intent)
+            self._emit(connection, "payment_intent.canceled", intent, call)
+        return intent
+
+    # --- what the TWINT page does ----------------------------------------------------------------
+
+    def authorize(self, intent_id: str, call: Call) -> dict[str, Any]:
+        """ "Authorize test payment": requires_action → succeeded, with a charge."""
+        with self.store.transaction() as connection:
+            intent = self._load(connection, intent_id)
+            if intent["status"] != "requires_action":
+                raise self._unexpected_state(intent, "authorize", ("requires_action",))
+            method = self.store.get(intent["payment_method"], "payment_method")
+            paid = objects.charge(intent, method)
+            intent.update(
+                status="succeeded", amount_received=intent["amount"], latest_charge=paid["id"], next_action=None
+            )
+            self.store.put(connection, paid)
+            self.store.put(connection, intent)
+            self._emit(connection, "charge.succeeded", paid, call)
+            self._emit(connection, "payment_intent.succeeded", intent, call)
+        return intent
+
+    def fail(self, intent_id: str, call: Call) -> dict[str, Any]:
+        """ "Fail test payment": requires_action → requires_payment_method with last_payment_error."""
+        with self.store.transaction() as connection:
+            intent = self._load(connection, intent_id)
+            if intent["status"] != "requires_action":
+                raise self._unexpected_state(intent, "fail", ("requires_action",))
+            method = self.store.get(intent["payment_method"], "payment_method")
+            intent.update(
+                status="requires_payment_method",
+                payment_method=None,
+                next_action=None,
+                last_payment_error={
+                    "code": "payment_intent_authentication_failure",
+                    "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+                    "message": "The provided PaymentMethod has failed authentication. You can provide "
+                    "payment_method_data or a new PaymentMethod to attempt to fulfill this "
+                    "PaymentIntent again.",
+                    "payment_method": method,
+                    "payment_method_type": "twint",
+                    "type": "invalid_request_error",
+                },
+            )
+            self.store.put(connection, intent)
+            self._emit(connection, "payment_intent.payment_failed", intent, call)
+        return intent
+
+    # --- refunds -------------------------------------------------------------------------------
+
+    def create_refund(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        check_params(params, REFUND_PARAMS)
+        amount = parse_int(params, "amount", required=False)
+        if amount is not None and amount <= 0:
+            raise invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
+        reason = params.get("reason")
+        if reason is not None and reason not in REFUND_REASONS:
+            raise invalid(f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", param="reason")
+        if not params.get("payment_intent") and not params.get("charge"):
+            raise invalid(
+                "One of the following params should be provided for this request: payment_intent or charge.",
+                code="parameter_missing",
+                param="payment_intent",
+            )
+        with self.store.transaction() as connection:
+            if params.get("charge"):
+                paid = self._load(connection, params["charge"], "charge", param="charge")
+            else:
+                intent = self._load(connection, params["payment_intent"], param="payment_intent")
+                if not intent["latest_charge"] or intent["status"] != "succeeded":
+                    raise StripeError(
+                        400,
+                        f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
+                        param="payment_intent",
+                    )
+                paid = self._load(connection, intent["latest_charge"], "charge", param="charge")
+            remaining = paid["amount"] - paid["amount_refunded"]
+            if remaining <= 0:
+                raise StripeError(
+                    400,
+                    f"Charge {paid['id']} has already been refunded.",
+                    code="charge_already_refunded",
+                    param="charge",
+                )
+            amount = remaining if amount is None else amount
+            if amount > remaining:
+                raise StripeError(
+                    400,
+                    f"Refund amount (CHF {amount / 100:.2f}) is greater than unrefunded amount "
+                    f"on charge (CHF {remaining / 100:.2f})",
+                    code="amount_too_large",
+                    param="amount",
+                )
+            created = objects.refund(paid, amount, params)
+            self._emit(connection, "refund.created", created, call)
+            # TWINT refunds settle within minutes; the sandbox settles them at once.
+            settled = {**created, "status": "succeeded"}
+            previous_charge = {"amount_refunded": paid["amount_refunded"], "refunded": paid["refunded"]}
+            paid.update(
+                amount_refunded=paid["amount_refunded"] + amount,
+                refunded=paid["amount_refunded"] + amount == paid["amount"],
+            )
+            self.store.put(connection, settled)
+            self.store.put(connection, paid)
+            self._emit(connection, "refund.updated", settled, call, previous_attributes={"status": "pending"})
+            self._emit(connection, "charge.refunded", paid, call, previous_attributes=previous_charge)
+        return settled
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _load(
+        self, connection: sqlite3.Connection, object_id: str, kind: str = "payment_intent", param: str = "intent"
+    ) -> dict[str, Any]:
+        row = connection.execute("SELECT body FROM object WHERE id = ? AND kind = ?", (object_id, kind)).fetchone()
+        if row is None:
+            raise StripeError(
+                404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
+            )
+        return json.loads(row[0])
+
+    @staticmethod
+    def _unexpected_state(intent: dict[str, Any], action: str, allowed: tuple[str, ...]) -> StripeError:
+        return StripeError(
+            400,
+            f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}. Only a "
+            f"PaymentIntent with one of the following statuses may be {_PAST[action]}: {', '.join(allowed)}.",
+            code="payment_intent_unexpected_state",
+            extra={"payment_intent": intent},
+        )
+
+    def _emit(
+        self,
+        connection: sqlite3.Connection,
+        event_type: str,
+        obj: dict[str, Any],
+        call: Call,
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> None:
+        self.store.add_event(
+            connection,
+            objects.event(
+                event_type,
+                json.loads(json.dumps(obj)),
+                request_id=call.request_id,
+                idempotency_key=call.idempotency_key,
+                previous_attributes=previous_attributes,
+            ),
+        )

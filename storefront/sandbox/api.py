@@ -1,0 +1,270 @@
+"""The sandbox's REST API under `/v1`, as Stripe answers it: form-encoded requests, JSON objects,
+Stripe's error bodies, `Request-Id`, `Idempotency-Key` replay, secret and publishable keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response, Router, get, post, route
+from litestar.params import FromPath
+
+from storefront.sandbox import objects
+from storefront.sandbox.account import Call, SandboxAccount, StripeError
+from storefront.sandbox.forms import FormError, parse_stripe_form
+
+SECRET, PUBLISHABLE = "secret", "publishable"
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, using "
+    "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+)
+
+
+def _mask(key: str) -> str:
+    return key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if len(key) > 12 else "*" * len(key)
+
+
+def authenticate(request: Request, form: dict[str, Any]) -> str:
+    """Any `sk_test_…` or `pk_test_…` is this sandbox's account; a live key or anything else is refused."""
+    header = request.headers.get("authorization", "")
+    key = None
+    if header.startswith("Bearer "):
+        key = header[7:].strip()
+    elif header.startswith("Basic "):
+        try:
+            key = base64.b64decode(header[6:]).decode().split(":", 1)[0]
+        except (binascii.Error, UnicodeDecodeError):
+            key = header
+    key = key or form.get("key") or request.query_params.get("key")
+    if not key:
+        raise StripeError(401, NO_KEY)
+    if key.startswith("sk_test_") and len(key) > 8:
+        return SECRET
+    if key.startswith("pk_test_") and len(key) > 8:
+        return PUBLISHABLE
+    raise StripeError(401, f"Invalid API Key provided: {_mask(key)}")
+
+
+def _client_secret_matches(intent: dict[str, Any], given: Any) -> None:
+    if not isinstance(given, str) or not hmac.compare_digest(given, intent["client_secret"]):
+        raise StripeError(
+            400,
+            "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+            code="payment_intent_invalid_parameter",
+            param="client_secret",
+        )
+
+
+class SandboxApi:
+    def __init__(self, account: SandboxAccount, mount_path: str = "") -> None:
+        self.account = account
+        self.mount_path = mount_path.rstrip("/")
+
+    def router(self) -> Router:
+        api = self
+
+        @post("/v1/payment_intents", status_code=200)
+        async def create_intent(request: Request) -> Response:
+            return await api.answer(
+                request, SECRET, lambda form, call, _role: api.account.create_payment_intent(form, call)
+            )
+
+        @get("/v1/payment_intents/{intent_id:str}")
+        async def retrieve_intent(request: Request, intent_id: FromPath[str]) -> Response:
+            def run(form: dict[str, Any], call: Call, role: str) -> dict[str, Any]:
+                intent = api.account.retrieve("payment_intent", intent_id, param="intent")
+                if role == PUBLISHABLE:
+                    _client_secret_matches(intent, form.get("client_secret"))
+                    return objects.publishable_view(intent)
+                return intent
+
+            return await api.answer(request, (SECRET, PUBLISHABLE), run)
+
+        @post("/v1/payment_intents/{intent_id:str}/confirm", status_code=200)
+        async def confirm_intent(request: Request, intent_id: FromPath[str]) -> Response:
+            def run(form: dict[str, Any], call: Call, role: str) -> dict[str, Any]:
+                if role == PUBLISHABLE:
+                    _client_secret_matches(
+                        api.account.retrieve("payment_intent", intent_id, "intent"), form.get("client_secret")
+                    )
+                    return objects.publishable_view(api.account.confirm_payment_intent(intent_id, form, call))
+                return api.account.confirm_payment_intent(intent_id, form, call)
+
+            return await api.answer(request, (SECRET, PUBLISHABLE), run)
+
+        @post("/v1/payment_intents/{intent_id:str}/cancel", status_code=200)
+        async def cancel_intent(request: Request, intent_id: FromPath[str]) -> Response:
+            return await api.answer(
+                request,
+                SECRET,
+                lambda form, call, _role: api.account.cancel_payment_intent(intent_id, form, call),
+            )
+
+        @post("/v1/refunds", status_code=200)
+        async def create_refund(request: Request) -> Response:
+            return await api.answer(request, SECRET, lambda form, call, _role: api.account.create_refund(form, call))
+
+        @get("/v1/refunds/{refund_id:str}")
+        async def retrieve_refund(request: Request, refund_id: FromPath[str]) -> Response:
+            return await api.answer(
+                request, SECRET, lambda _form, _call, _role: api.account.retrieve("refund", refund_id)
+            )
+
+        @get("/v1/events/{event_id:str}")
+        async def retrieve_event(request: Request, event_id: FromPath[str]) -> Response:
+            return await api.answer(
+                request, SECRET, lambda _form, _call, _role: api.account.retrieve("event", event_id)
+            )
+
+        @route("/v1/{rest:path}", http_method=["GET", "POST", "DELETE"], status_code=404)
+        async def unrecognized(request: Request, rest: FromPath[str]) -> Response:
+            return api.error_response(
+                StripeError(
+                    404,
+                    f"Unrecognized request URL ({request.method}: {request.url.path}). Please see "
+                    "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+                ),
+                objects.new_id("req_"),
+            )
+
+        return Router(
+            path="/",
+            route_handlers=[
+                create_intent,
+                retrieve_intent,
+                confirm_intent,
+                cancel_intent,
+                create_refund,
+                retrieve_refund,
+                retrieve_event,
+                unrecognized,
+            ],
+            include_in_schema=False,
+            opt={"exclude_from_csrf": True},
+        )
+
+    async def answer(
+        self, request: Request, roles: str | tuple[str, ...], run: Callable[..., dict[str, Any]]
+    ) -> Response:
+        request_id = objects.new_id("req_", 14)
+        roles = (roles,) if isinstance(roles, str) else roles
+        try:
+            raw = await request.body() if request.method == "POST" else (request.url.query or "")
+            form = parse_stripe_form(raw)
+        except FormError as error:
+            return self.error_response(StripeError(400, str(error), param=error.param), request_id)
+        try:
+            role = authenticate(request, form)
+            if role not in roles:
+                raise StripeError(
+                    401,
+                    "This API call cannot be made with a publishable API key. Please use a "
+                    "secret API key. You can find a list of your API keys at "
+                    "https://dashboard.stripe.com/account/apikeys.",
+                )
+        except StripeError as error:
+            return self.error_response(error, request_id)
+        call = Call(
+            request_id=request_id,
+            idempotency_key=request.headers.get("idempotency-key"),
+            stripe_version=request.headers.get("stripe-version", objects.API_VERSION),
+            public_base=str(request.base_url).rstrip("/") + self.mount_path,
+        )
+        arguments = (form, call, role)
+        if request.method != "POST" or not call.idempotency_key:
+            return self._run(run, arguments, request_id)
+        return self._run_idempotently(request, form, run, arguments, call)
+
+    def _run(self, run: Callable[..., dict[str, Any]], arguments: tuple, request_id: str) -> Response:
+        try:
+            return self.json_response(200, run(*arguments), request_id)
+        except StripeError as error:
+            return self.error_response(error, request_id)
+
+    def _run_idempotently(
+        self, request: Request, form: dict[str, Any], run: Callable[..., dict[str, Any]], arguments: tuple, call: Call
+    ) -> Response:
+        key = call.idempotency_key
+        assert key is not None
+        if len(key) > 255:
+            return self.error_response(
+                StripeError(400, "Idempotency-Key must be at most 255 characters long."), call.request_id
+            )
+        form_without_key = {k: v for k, v in form.items() if k != "key"}
+        fingerprint = hashlib.sha256(
+            json.dumps([request.method, request.url.path, form_without_key], sort_keys=True).encode()
+        ).hexdigest()
+        state, status, body = self.account.store.begin_idempotent(key, fingerprint)
+        if state == "mismatch":
+            return self.error_response(
+                StripeError(
+                    400,
+                    f"Keys for idempotent requests can only be used with the same parameters they were first used "
+                    f"with. Try using a key other than '{key}' if you meant to execute a different request.",
+                    type="idempotency_error",
+                ),
+                call.request_id,
+            )
+        if state == "in_flight":
+            return self.error_response(
+                StripeError(
+                    409,
+                    "There is currently another in-progress request using this Stripe Idempotency-Key (that "
+                    "probably means you submitted twice, and the other request is still going through): "
+                    f"{key}. Please try again later.",
+                    code="idempotency_key_in_use",
+                ),
+                call.request_id,
+            )
+        if state == "replay":
+            assert status is not None
+            assert body is not None
+            return Response(
+                body.encode(),
+                status_code=status,
+                media_type="application/json",
+                headers={"Request-Id": call.request_id, "Idempotent-Replayed": "true", "Idempotency-Key": key},
+            )
+        try:
+            result = run(*arguments)
+        except StripeError as error:
+            # Stripe saves the outcome once the endpoint ran; a request refused by validation may be sent again.
+            self.account.store.finish_idempotent(
+                key,
+                None if error.before_execution else error.status,
+                None if error.before_execution else json.dumps(error.body()),
+            )
+            return self.error_response(error, call.request_id)
+        except BaseException:
+            self.account.store.finish_idempotent(key, None, None)
+            raise
+        body_text = json.dumps(result)
+        self.account.store.finish_idempotent(key, 200, body_text)
+        return Response(
+            body_text.encode(),
+            status_code=200,
+            media_type="application/json",
+            headers={"Request-Id": call.request_id, "Idempotency-Key": key},
+        )
+
+    @staticmethod
+    def json_response(status: int, body: dict[str, Any], request_id: str) -> Response:
+        return Response(
+            json.dumps(body).encode(),
+            status_code=status,
+            media_type="application/json",
+            headers={"Request-Id": request_id},
+        )
+
+    def error_response(self, error: StripeError, request_id: str) -> Response:
+        headers = {"Request-Id": request_id}
+        if error.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="Stripe"'
+        return Response(
+            json.dumps(error.body()).encode(), status_code=error.status, media_type="application/json", headers=headers
+        )

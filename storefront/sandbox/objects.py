@@ -1,0 +1,218 @@
+"""Stripe's object shapes, with every field the shop's library knows (reference/stripe-twint.md
+§2.3, §3.1). Fields Stripe sends as null are null here."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from typing import Any
+
+_ALPHABET = string.ascii_letters + string.digits
+API_VERSION = "2026-10-28.endive"
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def payment_intent(params: dict[str, Any], payment_method_types: list[str]) -> dict[str, Any]:
+    intent_id = new_id("pi_3")
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "allowed_payment_method_types": params.get("allowed_payment_method_types"),
+        "amount": params["amount"],
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": params.get("capture_method", "automatic"),
+        "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
+        "confirmation_method": params.get("confirmation_method", "automatic"),
+        "created": now(),
+        "currency": params["currency"],
+        "customer": params.get("customer"),
+        "customer_account": None,
+        "description": params.get("description"),
+        "excluded_payment_method_types": params.get("excluded_payment_method_types"),
+        "hooks": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": None,
+        "metadata": params.get("metadata", {}),
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_details": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {kind: {} for kind in payment_method_types},
+        "payment_method_types": payment_method_types,
+        "payment_record": None,
+        "presentment_details": None,
+        "processing": None,
+        "receipt_email": params.get("receipt_email"),
+        "review": None,
+        "setup_future_usage": params.get("setup_future_usage"),
+        "shipping": params.get("shipping"),
+        "source": None,
+        "statement_descriptor": params.get("statement_descriptor"),
+        "statement_descriptor_suffix": params.get("statement_descriptor_suffix"),
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+# What a publishable key sees (@stripe/stripe-js types/api/payment-intents.d.ts): no metadata, no customer.
+PUBLISHABLE_FIELDS = (
+    "id",
+    "object",
+    "amount",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "description",
+    "last_payment_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_types",
+    "receipt_email",
+    "setup_future_usage",
+    "shipping",
+    "status",
+)
+
+
+def publishable_view(intent: dict[str, Any]) -> dict[str, Any]:
+    return {field: intent[field] for field in PUBLISHABLE_FIELDS}
+
+
+def twint_payment_method(billing_details: dict[str, Any] | None) -> dict[str, Any]:
+    details = billing_details or {}
+    address = details.get("address") or {}
+    return {
+        "id": new_id("pm_1"),
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": {
+                field: address.get(field) for field in ("city", "country", "line1", "line2", "postal_code", "state")
+            },
+            "email": details.get("email"),
+            "name": details.get("name"),
+            "phone": details.get("phone"),
+            "tax_id": details.get("tax_id"),
+        },
+        "created": now(),
+        "customer": None,
+        "livemode": False,
+        "metadata": {},
+        "twint": {},
+        "type": "twint",
+    }
+
+
+def charge(intent: dict[str, Any], payment_method: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": new_id("ch_3"),
+        "object": "charge",
+        "amount": intent["amount"],
+        "amount_captured": intent["amount"],
+        "amount_refunded": 0,
+        "balance_transaction": new_id("txn_3"),
+        "billing_details": (payment_method or {}).get("billing_details"),
+        "captured": True,
+        "created": now(),
+        "currency": intent["currency"],
+        "customer": intent["customer"],
+        "description": intent["description"],
+        "disputed": False,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": intent["metadata"],
+        "outcome": {
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "not_assessed",
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        },
+        "paid": True,
+        "payment_intent": intent["id"],
+        "payment_method": intent["payment_method"],
+        "payment_method_details": {"type": "twint", "twint": {}},
+        "receipt_email": intent["receipt_email"],
+        "receipt_url": None,
+        "refunded": False,
+        "status": "succeeded",
+    }
+
+
+def refund(charge_object: dict[str, Any], amount: int, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": new_id("re_3"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": new_id("txn_3"),
+        "charge": charge_object["id"],
+        "created": now(),
+        "currency": charge_object["currency"],
+        "customer": charge_object["customer"],
+        "description": None,
+        "destination_details": {"type": "twint", "twint": {}},
+        "failure_reason": None,
+        "instructions_email": params.get("instructions_email"),
+        "metadata": params.get("metadata", {}),
+        "next_action": None,
+        "payment_intent": charge_object["payment_intent"],
+        "payment_method": charge_object["payment_method"],
+        "pending_reason": None,
+        "presentment_details": None,
+        "reason": params.get("reason"),
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "pending",
+        "transfer_reversal": None,
+    }
+
+
+def event(
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    request_id: str | None,
+    idempotency_key: str | None,
+    previous_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"object": obj}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    return {
+        "id": new_id("evt_3"),
+        "object": "event",
+        "account": None,
+        "api_version": API_VERSION,
+        "context": None,
+        "created": now(),
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": request_id, "idempotency_key": idempotency_key},
+        "type": event_type,
+    }
