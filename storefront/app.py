@@ -35,6 +35,8 @@ from storefront.i18n import (
     set_language,
 )
 from storefront.money import format_chf, format_rate
+from storefront.sandbox.app import MOUNT_PATH, sandbox_router
+from storefront.sandbox.store import SandboxStore
 from storefront.settings import LANGUAGES, ROOT, Settings
 from storefront.web import Shop, provide_shop
 
@@ -141,8 +143,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def close_database() -> None:
         await database.dispose()
 
+    extra_handlers = []
+    on_shutdown = [close_database]
+    if settings.uses_sandbox:
+        # No Stripe keys: the shop talks to its own offline Stripe (storefront/sandbox).
+        sandbox_store = SandboxStore(settings.sandbox_db)
+        extra_handlers.append(sandbox_router(sandbox_store, MOUNT_PATH, merchant=settings.shop_name))
+        on_shutdown.append(sandbox_store.close)
+
     return Litestar(
         route_handlers=[
+            *extra_handlers,
             catalog_page,
             product_page,
             cart_page,
@@ -174,6 +185,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=LoggingConfig(
             log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}
         ),
-        on_shutdown=[close_database],
+        on_shutdown=on_shutdown,
         debug=settings.debug,
     )

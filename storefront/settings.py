@@ -27,6 +27,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_SHOP_NAME = "Storefront"
 DEFAULT_PAGE_SIZE = 12
 DEFAULT_MAX_LINE_QUANTITY = 99
+DEFAULT_SANDBOX_DB = str(VAR_DIR / "sandbox.sqlite")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Settings:
     shop_name: str = DEFAULT_SHOP_NAME
     page_size: int = DEFAULT_PAGE_SIZE
     max_line_quantity: int = DEFAULT_MAX_LINE_QUANTITY
+    sandbox_db: str = DEFAULT_SANDBOX_DB
 
     @property
     def production(self) -> bool:
@@ -73,6 +75,7 @@ class Settings:
             max_line_quantity=reader.integer(
                 "STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY, low=1, high=10_000
             ),
+            sandbox_db=reader.optional("STOREFRONT_SANDBOX_DB") or DEFAULT_SANDBOX_DB,
         )
         if production:
             settings.refuse_insecure_production()

@@ -100,4 +100,4 @@ async def reset_shop(url: str, catalog_csv: Path = CATALOG_CSV) -> None:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     asyncio.run(reset_shop(database_url))
-    return Settings(database_url=database_url, secret_key="test-secret-" + "x" * 32)
+    return Settings(database_url=database_url, secret_key="test-secret-" + "x" * 32, sandbox_db=":memory:")

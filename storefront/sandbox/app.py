@@ -6,23 +6,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from storefront.sandbox.account import SandboxAccount
 from storefront.sandbox.api import SandboxApi
+from storefront.sandbox.pages import SandboxPages
 from storefront.sandbox.store import SandboxStore
+from storefront.settings import ROOT
 
 MOUNT_PATH = "/_sandbox"
 
 
-def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH) -> Router:
-    return Router(path=mount_path or "/", route_handlers=[SandboxApi(SandboxAccount(store), mount_path).router()])
+def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: str = "Storefront") -> Router:
+    account = SandboxAccount(store)
+    return Router(
+        path=mount_path or "/",
+        route_handlers=[SandboxApi(account, mount_path).router(), SandboxPages(account, mount_path, merchant).router()],
+    )
 
 
-def create_sandbox_app(store_path: Path | str = ":memory:") -> Litestar:
+def create_sandbox_app(store_path: Path | str = ":memory:", merchant: str = "Storefront") -> Litestar:
     store = SandboxStore(store_path)
     return Litestar(
-        route_handlers=[sandbox_router(store, mount_path="")],
+        route_handlers=[sandbox_router(store, mount_path="", merchant=merchant)],
+        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
+        # Stripe's API answers any origin: Stripe.js calls it from the shop's pages.
+        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET", "POST"]),
         on_shutdown=[store.close],
         state=State({"sandbox_store": store}),
     )

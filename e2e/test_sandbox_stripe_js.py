@@ -1,0 +1,123 @@
+"""The sandbox's Stripe.js and TWINT page in a real browser, against the shop's own sandbox."""
+
+import re
+
+import pytest
+import stripe
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+PUBLISHABLE = "pk_test_storefront"
+BILLING = {"payment_method": {"billing_details": {"name": "Anna Muster", "email": "anna@example.ch"}}}
+
+
+@pytest.fixture
+def intent(base_url: str) -> stripe.PaymentIntent:
+    client = stripe.StripeClient("sk_test_storefront", base_addresses={"api": f"{base_url}/_sandbox"})
+    return client.v1.payment_intents.create(
+        params={
+            "amount": 4990,
+            "currency": "chf",
+            "allowed_payment_method_types": ["twint"],
+            "description": "Order 1042",
+        }
+    )
+
+
+def retrieve(base_url: str, intent_id: str) -> stripe.PaymentIntent:
+    client = stripe.StripeClient("sk_test_storefront", base_addresses={"api": f"{base_url}/_sandbox"})
+    return client.v1.payment_intents.retrieve(intent_id)
+
+
+def load_stripe_js(page: Page) -> None:
+    page.goto("/cart")  # any page of the shop: Stripe.js runs under the shop's CSP
+    page.add_script_tag(url="/_sandbox/js/stripe.js")
+
+
+def pay_with_twint(page: Page, client_secret: str, return_url: str) -> None:
+    """What the shop's pay page does; the promise never settles, as the page leaves for TWINT."""
+    page.evaluate(
+        "([pk, secret, data]) => { Stripe(pk).confirmTwintPayment(secret, data); }",
+        [PUBLISHABLE, client_secret, {**BILLING, "return_url": return_url}],
+    )
+    page.get_by_test_id("twint-page").wait_for()
+
+
+def test_confirm_twint_payment_goes_to_twint_and_back(page: Page, base_url: str, intent):
+    load_stripe_js(page)
+    pay_with_twint(page, intent.client_secret, f"{base_url}/cart?from=twint")
+    expect(page.get_by_test_id("twint-page")).to_be_visible()
+    expect(page.get_by_test_id("amount")).to_have_text("CHF 49.90")
+    expect(page.get_by_test_id("twint-code")).to_have_text(re.compile(r"^\d{5}$"))
+    expect(page.get_by_role("img", name="QR code to scan with the TWINT app")).to_be_visible()
+    page.get_by_role("button", name="Authorize test payment").click()
+    expect(page).to_have_url(
+        re.compile(
+            r"/cart\?from=twint&payment_intent=pi_\w+&payment_intent_client_secret="
+            r"pi_\w+_secret_\w+&redirect_status=succeeded$"
+        )
+    )
+    assert retrieve(base_url, intent.id).status == "succeeded"
+
+
+def test_fail_test_payment_returns_with_a_failure(page: Page, base_url: str, intent):
+    load_stripe_js(page)
+    pay_with_twint(page, intent.client_secret, f"{base_url}/cart")
+    page.get_by_role("button", name="Fail test payment").click()
+    expect(page).to_have_url(re.compile(r"redirect_status=failed$"))
+    failed = retrieve(base_url, intent.id)
+    assert failed.status == "requires_payment_method"
+    assert failed.last_payment_error.code == "payment_intent_authentication_failure"
+
+
+def test_handle_actions_false_resolves_with_the_intent(page: Page, base_url: str, intent):
+    load_stripe_js(page)
+    result = page.evaluate(
+        "([pk, secret, data]) => Stripe(pk).confirmTwintPayment(secret, data, {handleActions: false})",
+        [PUBLISHABLE, intent.client_secret, {**BILLING, "return_url": f"{base_url}/cart"}],
+    )
+    assert result["paymentIntent"]["status"] == "requires_action"
+    assert "metadata" not in result["paymentIntent"]
+    retrieved = page.evaluate(
+        "([pk, secret]) => Stripe(pk).retrievePaymentIntent(secret)", [PUBLISHABLE, intent.client_secret]
+    )
+    assert retrieved["paymentIntent"]["id"] == intent.id
+
+
+def test_errors_come_back_as_stripe_errors_and_bad_secrets_throw(page: Page, base_url: str, intent):
+    load_stripe_js(page)
+    result = page.evaluate(
+        "([pk, secret]) => Stripe(pk).confirmTwintPayment(secret, {})", [PUBLISHABLE, intent.client_secret]
+    )
+    assert result["error"]["type"] == "invalid_request_error"
+    assert result["error"]["param"] == "return_url"
+    thrown = page.evaluate(
+        "(pk) => { try { Stripe(pk).confirmTwintPayment('not-a-secret', {}); } catch (e) { return e.name; } }",
+        PUBLISHABLE,
+    )
+    assert thrown == "IntegrationError"
+
+
+def test_close_without_returning_leaves_the_payment_waiting(page: Page, base_url: str, intent):
+    load_stripe_js(page)
+    pay_with_twint(page, intent.client_secret, f"{base_url}/cart")
+    page.get_by_role("button", name="Close without returning").click()
+    expect(page.get_by_test_id("closed")).to_be_visible()
+    assert retrieve(base_url, intent.id).status == "requires_action"
+
+
+def test_the_twint_page_works_by_keyboard_on_a_phone_and_is_axe_clean(browser, base_url: str, intent):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=base_url, is_mobile=True)
+    page = context.new_page()
+    try:
+        load_stripe_js(page)
+        pay_with_twint(page, intent.client_secret, f"{base_url}/cart?x=1")
+        expect(page.get_by_test_id("twint-page")).to_be_visible()
+        serious = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in {"serious", "critical"}]
+        assert serious == []
+        page.get_by_role("button", name="Cancel").focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/cart\?x=1&.*redirect_status=canceled$"))
+        assert retrieve(base_url, intent.id).status == "canceled"
+    finally:
+        context.close()
