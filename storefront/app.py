@@ -37,6 +37,7 @@ from storefront.i18n import (
 from storefront.money import format_chf, format_rate
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
+from storefront.sandbox.webhooks import WebhookSender, configure_endpoint, endpoint
 from storefront.settings import LANGUAGES, ROOT, Settings
 from storefront.web import Shop, provide_shop
 
@@ -144,12 +145,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await database.dispose()
 
     extra_handlers = []
+    on_startup = []
     on_shutdown = [close_database]
     if settings.uses_sandbox:
-        # No Stripe keys: the shop talks to its own offline Stripe (storefront/sandbox).
+        # No Stripe keys: the shop talks to its own offline Stripe (storefront/sandbox), whose
+        # webhooks come to the shop's endpoint unless QA points them elsewhere.
         sandbox_store = SandboxStore(settings.sandbox_db)
+        if endpoint(sandbox_store) is None:
+            configure_endpoint(sandbox_store, f"{settings.base_url}/webhooks/stripe")
+        sender = WebhookSender(sandbox_store)
         extra_handlers.append(sandbox_router(sandbox_store, MOUNT_PATH, merchant=settings.shop_name))
-        on_shutdown.append(sandbox_store.close)
+        on_startup.append(sender.start)
+        on_shutdown[:0] = [sender.stop, sandbox_store.close]
 
     return Litestar(
         route_handlers=[
@@ -185,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=LoggingConfig(
             log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}
         ),
+        on_startup=on_startup,
         on_shutdown=on_shutdown,
         debug=settings.debug,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from storefront.sandbox import objects
 from storefront.sandbox.store import SandboxStore
+from storefront.sandbox.webhooks import enqueue_delivery
 
 TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5,000.00
 CANCELLABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
@@ -457,13 +458,12 @@ class SandboxAccount:
         call: Call,
         previous_attributes: dict[str, Any] | None = None,
     ) -> None:
-        self.store.add_event(
-            connection,
-            objects.event(
-                event_type,
-                json.loads(json.dumps(obj)),
-                request_id=call.request_id,
-                idempotency_key=call.idempotency_key,
-                previous_attributes=previous_attributes,
-            ),
+        """Record the event and queue its webhook deliveries, in the change's own transaction."""
+        event = objects.event(
+            event_type,
+            json.loads(json.dumps(obj)),
+            request_id=call.request_id,
+            idempotency_key=call.idempotency_key,
+            previous_attributes=previous_attributes,
         )
+        enqueue_delivery(connection, event, self.store.add_event(connection, event))

@@ -3,19 +3,22 @@ Stripe's error bodies, `Request-Id`, `Idempotency-Key` replay, secret and publis
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from litestar import Request, Response, Router, get, post, route
 from litestar.params import FromPath
+from litestar.response import Stream
 
 from storefront.sandbox import objects
 from storefront.sandbox.account import Call, SandboxAccount, StripeError
+from storefront.sandbox.faults import read_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
 
 SECRET, PUBLISHABLE = "secret", "publishable"
@@ -48,6 +51,18 @@ def authenticate(request: Request, form: dict[str, Any]) -> str:
     if key.startswith("pk_test_") and len(key) > 8:
         return PUBLISHABLE
     raise StripeError(401, f"Invalid API Key provided: {_mask(key)}")
+
+
+async def _reset_connection() -> AsyncIterator[bytes]:
+    """A body that breaks off: the client sees the connection drop mid-response."""
+    yield b'{"'
+    raise ConnectionResetError("sandbox fault: connection reset")
+
+
+def request_fingerprint(method: str, path: str, form: dict[str, Any]) -> str:
+    """What must match for an Idempotency-Key to replay: the endpoint and its parameters."""
+    parameters = {name: value for name, value in form.items() if name != "key"}
+    return hashlib.sha256(json.dumps([method, path, parameters], sort_keys=True).encode()).hexdigest()
 
 
 def _client_secret_matches(intent: dict[str, Any], given: Any) -> None:
@@ -153,6 +168,9 @@ class SandboxApi:
     ) -> Response:
         request_id = objects.new_id("req_", 14)
         roles = (roles,) if isinstance(roles, str) else roles
+        fault = take_api_fault(self.account.store)
+        if fault is not None:
+            return await self.faulty_response(fault, request_id)
         try:
             raw = await request.body() if request.method == "POST" else (request.url.query or "")
             form = parse_stripe_form(raw)
@@ -195,10 +213,7 @@ class SandboxApi:
             return self.error_response(
                 StripeError(400, "Idempotency-Key must be at most 255 characters long."), call.request_id
             )
-        form_without_key = {k: v for k, v in form.items() if k != "key"}
-        fingerprint = hashlib.sha256(
-            json.dumps([request.method, request.url.path, form_without_key], sort_keys=True).encode()
-        ).hexdigest()
+        fingerprint = request_fingerprint(request.method, request.url.path, form)
         state, status, body = self.account.store.begin_idempotent(key, fingerprint)
         if state == "mismatch":
             return self.error_response(
@@ -251,6 +266,26 @@ class SandboxApi:
             media_type="application/json",
             headers={"Request-Id": call.request_id, "Idempotency-Key": key},
         )
+
+    async def faulty_response(self, fault: str, request_id: str) -> Response:
+        """What QA asked the next API calls to meet (storefront/sandbox/faults.py)."""
+        if fault == "hang":
+            await asyncio.sleep(read_switches(self.account.store).hang_s)
+        if fault == "reset":
+            return Stream(_reset_connection(), media_type="application/json", headers={"Request-Id": request_id})
+        if fault in ("rate_limit", "rate_limit_retry"):
+            response = self.error_response(
+                StripeError(
+                    429,
+                    "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+                    code="rate_limit",
+                ),
+                request_id,
+            )
+            if fault == "rate_limit_retry":
+                response.headers["Stripe-Should-Retry"] = "true"
+            return response
+        return self.error_response(StripeError(500, "An unknown error occurred", type="api_error"), request_id)
 
     @staticmethod
     def json_response(status: int, body: dict[str, Any], request_id: str) -> Response:

@@ -13,8 +13,10 @@ from litestar.template.config import TemplateConfig
 
 from storefront.sandbox.account import SandboxAccount
 from storefront.sandbox.api import SandboxApi
+from storefront.sandbox.control import SandboxControl
 from storefront.sandbox.pages import SandboxPages
 from storefront.sandbox.store import SandboxStore
+from storefront.sandbox.webhooks import WebhookSender, configure_endpoint
 from storefront.settings import ROOT
 
 MOUNT_PATH = "/_sandbox"
@@ -24,17 +26,30 @@ def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: 
     account = SandboxAccount(store)
     return Router(
         path=mount_path or "/",
-        route_handlers=[SandboxApi(account, mount_path).router(), SandboxPages(account, mount_path, merchant).router()],
+        route_handlers=[
+            SandboxApi(account, mount_path).router(),
+            SandboxPages(account, mount_path, merchant).router(),
+            SandboxControl(store, mount_path).router(),
+        ],
     )
 
 
-def create_sandbox_app(store_path: Path | str = ":memory:", merchant: str = "Storefront") -> Litestar:
+def create_sandbox_app(
+    store_path: Path | str = ":memory:",
+    merchant: str = "Storefront",
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> Litestar:
     store = SandboxStore(store_path)
+    if webhook_url:
+        configure_endpoint(store, webhook_url, webhook_secret)
+    sender = WebhookSender(store)
     return Litestar(
         route_handlers=[sandbox_router(store, mount_path="", merchant=merchant)],
         template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
         # Stripe's API answers any origin: Stripe.js calls it from the shop's pages.
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET", "POST"]),
-        on_shutdown=[store.close],
-        state=State({"sandbox_store": store}),
+        on_startup=[sender.start],
+        on_shutdown=[sender.stop, store.close],
+        state=State({"sandbox_store": store, "sandbox_sender": sender}),
     )

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from storefront.sandbox import objects
 from storefront.sandbox.account import Call, SandboxAccount, StripeError, redirect_token
+from storefront.sandbox.faults import read_switches
 from storefront.settings import ROOT
 
 ASSETS = ROOT / "assets" / "sandbox"
@@ -94,6 +95,8 @@ class SandboxPages:
                     status_code=409,
                     notice="This payment is no longer waiting for you.",
                 )
+            if action == "authorize" and read_switches(pages.account.store).customer_never_returns:
+                return pages._page(request, intent, token, closed=True)  # paid, but no return to the shop
             return Redirect(pages._return_url(waiting, action), status_code=303)
 
         return Router(

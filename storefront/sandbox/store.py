@@ -20,6 +20,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 CREATE TABLE IF NOT EXISTS event (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
     type TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS setting (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivery (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, event_seq INTEGER NOT NULL,
+    endpoint TEXT NOT NULL, state TEXT NOT NULL, due REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    last_status INTEGER, last_error TEXT, updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_due ON delivery (state, due);
 """
 
 # Stripe keeps keys "at least 24 hours"; an unfinished request's key is freed after a minute so a
@@ -65,10 +72,12 @@ class SandboxStore:
         )
 
     @staticmethod
-    def add_event(connection: sqlite3.Connection, event: dict[str, Any]) -> None:
-        connection.execute(
+    def add_event(connection: sqlite3.Connection, event: dict[str, Any]) -> int:
+        """Record an event; returns its place in the order of events."""
+        cursor = connection.execute(
             "INSERT INTO event (id, type, body) VALUES (?, ?, ?)", (event["id"], event["type"], json.dumps(event))
         )
+        return cursor.lastrowid
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -81,6 +90,22 @@ class SandboxStore:
                 "SELECT seq, body FROM event WHERE seq > ? ORDER BY seq", (after_seq,)
             ).fetchall()
         return [(seq, json.loads(body)) for seq, body in rows]
+
+    # --- settings: the webhook endpoint and the fault switches ---------------------------------
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._connection.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    @staticmethod
+    def put_setting(connection: sqlite3.Connection, name: str, value: Any) -> None:
+        connection.execute("INSERT OR REPLACE INTO setting (name, value) VALUES (?, ?)", (name, json.dumps(value)))
+
+    @staticmethod
+    def read_setting(connection: sqlite3.Connection, name: str, default: Any = None) -> Any:
+        row = connection.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else default
 
     # --- idempotency (reference/stripe-twint.md §2.5) ------------------------------------------
 

@@ -1,0 +1,103 @@
+"""The sandbox's control page and its small JSON API: the webhook endpoint, the fault switches and
+the list of webhook deliveries with their outcome."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import ClientException
+from litestar.params import JSONBody
+from litestar.response import Redirect, Template
+
+from storefront.sandbox.faults import API_FAULTS, DROP_MODES, read_switches, set_switches
+from storefront.sandbox.store import SandboxStore
+from storefront.sandbox.webhooks import configure_endpoint, deliveries, endpoint, release_held
+
+
+def state(store: SandboxStore) -> dict[str, Any]:
+    return {
+        "switches": asdict(read_switches(store)),
+        "webhook_endpoint": endpoint(store),
+        "deliveries": deliveries(store),
+    }
+
+
+def _json_only(request: Request) -> None:
+    # A JSON body can't be sent across sites without a CORS preflight, so these need no CSRF token.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ClientException("send application/json", status_code=415)
+
+
+class SandboxControl:
+    def __init__(self, store: SandboxStore, mount_path: str = "") -> None:
+        self.store = store
+        self.mount_path = mount_path.rstrip("/")
+
+    def router(self) -> Router:
+        control = self
+
+        @get("/control")
+        async def control_page() -> Template:
+            return Template(
+                template_name="sandbox/control.html",
+                headers={"Cache-Control": "no-store"},
+                context={
+                    **state(control.store),
+                    "mount_path": control.mount_path,
+                    "api_faults": API_FAULTS,
+                    "drop_modes": DROP_MODES,
+                },
+            )
+
+        @post("/control", status_code=303)
+        async def control_form(request: Request) -> Redirect:
+            form = await request.form()
+            changes = {
+                name: form.get(name)
+                for name in ("webhook_delay_s", "webhook_drop", "api_fault", "api_fault_count", "hang_s")
+            }
+            for flag in ("webhook_duplicate", "webhook_out_of_order", "customer_never_returns"):
+                changes[flag] = form.get(flag) == "on"
+            try:
+                set_switches(control.store, **changes)
+                if form.get("webhook_url"):
+                    configure_endpoint(
+                        control.store, str(form["webhook_url"]), str(form.get("webhook_secret") or "") or None
+                    )
+            except ValueError as error:
+                raise ClientException(str(error)) from None
+            if form.get("release") == "held":
+                release_held(control.store)
+            return Redirect(f"{control.mount_path}/control", status_code=303)
+
+        @get("/control/api/state")
+        async def api_state() -> dict[str, Any]:
+            return state(control.store)
+
+        @post("/control/api/switches", status_code=200, opt={"exclude_from_csrf": True})
+        async def api_switches(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+            _json_only(request)
+            try:
+                return asdict(set_switches(control.store, **data))
+            except (ValueError, TypeError) as error:
+                raise ClientException(str(error)) from None
+
+        @post("/control/api/webhook-endpoint", status_code=200, opt={"exclude_from_csrf": True})
+        async def api_endpoint(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, str]:
+            _json_only(request)
+            try:
+                return configure_endpoint(control.store, str(data.get("url", "")), data.get("secret"))
+            except ValueError as error:
+                raise ClientException(str(error)) from None
+
+        @post("/control/api/release-held", status_code=200, opt={"exclude_from_csrf": True})
+        async def api_release(request: Request) -> Response[dict[str, int]]:
+            return Response({"released": release_held(control.store)})
+
+        return Router(
+            path="/",
+            route_handlers=[control_page, control_form, api_state, api_switches, api_endpoint, api_release],
+            include_in_schema=False,
+        )

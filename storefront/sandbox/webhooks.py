@@ -1,0 +1,199 @@
+"""Signed webhook deliveries, as Stripe sends them (reference/stripe-twint.md §3): each event is
+POSTed to the endpoint with `Stripe-Signature: t=…,v1=…` (HMAC-SHA256 of "{t}.{body}" with the
+endpoint's whsec_ secret), asynchronously, retried with back-off on anything but 2xx, each attempt
+signed afresh. The fault switches decide when, how often and in which order."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import sqlite3
+import time
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+
+from storefront.sandbox.faults import Switches
+from storefront.sandbox.store import SandboxStore
+
+logger = logging.getLogger("storefront.sandbox")
+
+MAX_ATTEMPTS = 4  # Stripe's sandbox retries "three times over the course of a few hours"
+RETRY_BASE_S = 2.0  # here: 2 s, 4 s, 8 s, so a test sees the retries
+OUT_OF_ORDER_WINDOW_S = 1.5  # events are held this long and then sent newest first
+STUCK_AFTER_S = 60.0  # a delivery claimed by a worker that died is taken up again
+TIMEOUT_S = 10.0
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_hex(24)
+
+
+def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signed}"
+
+
+def endpoint(store: SandboxStore) -> dict[str, str] | None:
+    return store.setting("webhook_endpoint")
+
+
+def configure_endpoint(store: SandboxStore, url: str, secret: str | None = None) -> dict[str, str]:
+    """Point the sandbox's webhooks at `url`; keeps the secret unless a new one is given."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("the webhook endpoint must be an http(s) URL")
+    if secret is not None and not secret.startswith("whsec_"):
+        raise ValueError("the webhook secret must start with whsec_")
+    with store.transaction() as connection:
+        current = store.read_setting(connection, "webhook_endpoint") or {}
+        configured = {"url": url, "secret": secret or current.get("secret") or new_secret()}
+        store.put_setting(connection, "webhook_endpoint", configured)
+    return configured
+
+
+def enqueue_delivery(connection: sqlite3.Connection, event: dict[str, Any], seq: int) -> None:
+    """Called in the transaction that records the event, so no event is lost between the two."""
+    configured = SandboxStore.read_setting(connection, "webhook_endpoint")
+    if not configured:
+        return
+    switches = Switches(**SandboxStore.read_setting(connection, "switches", {}))
+    now = time.time()
+    due = now + switches.webhook_delay_s + (OUT_OF_ORDER_WINDOW_S if switches.webhook_out_of_order else 0)
+    state = {"never": "pending", "all": "dropped", "on_demand": "held"}[switches.webhook_drop]
+    for _copy in range(2 if switches.webhook_duplicate else 1):
+        connection.execute(
+            "INSERT INTO delivery (event_id, event_seq, endpoint, state, due, updated) VALUES (?, ?, ?, ?, ?, ?)",
+            (event["id"], seq, configured["url"], state, due, now),
+        )
+
+
+def release_held(store: SandboxStore) -> int:
+    """Deliver the deliveries that were held back ("drop on demand"), now."""
+    with store.transaction() as connection:
+        return connection.execute(
+            "UPDATE delivery SET state = 'pending', due = ?, updated = ? WHERE state = 'held'",
+            (time.time(), time.time()),
+        ).rowcount
+
+
+def deliveries(store: SandboxStore, limit: int = 100) -> list[dict[str, Any]]:
+    with store._lock:
+        rows = store._connection.execute(
+            "SELECT d.id, d.event_id, e.type, json_extract(e.body, '$.data.object.id'), d.endpoint, d.state,"
+            " d.attempts, d.last_status, d.last_error, d.due, d.updated"
+            " FROM delivery d JOIN event e ON e.id = d.event_id ORDER BY d.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    keys = (
+        "id",
+        "event_id",
+        "type",
+        "object_id",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "due",
+        "updated",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+_CLAIM_SQL = (
+    "UPDATE delivery SET state = 'sending', updated = ? WHERE id IN ("
+    " SELECT id FROM delivery WHERE (state = 'pending' AND due <= ?) OR (state = 'sending' AND updated < ?)"
+    " ORDER BY event_seq {order}, id LIMIT 20) RETURNING id, event_id, event_seq, endpoint, attempts"
+)
+# Two fixed statements (oldest or newest event first); nothing from outside is formatted in.
+_CLAIM = {order: _CLAIM_SQL.replace("{order}", order) for order in ("ASC", "DESC")}
+
+
+class WebhookSender:
+    """Runs in every process that serves the sandbox; claims are atomic, so each delivery goes once."""
+
+    def __init__(self, store: SandboxStore, poll_s: float = 0.1) -> None:
+        self.store = store
+        self.poll_s = poll_s
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False)
+        self._task = asyncio.create_task(self._run(), name="sandbox-webhooks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                logger.exception("webhook delivery round failed")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self.poll_s)
+
+    async def deliver_due(self) -> int:
+        batch = self._claim()
+        for delivery in batch:
+            await self._attempt(delivery)
+        return len(batch)
+
+    def _claim(self) -> list[dict[str, Any]]:
+        now = time.time()
+        with self.store.transaction() as connection:
+            switches = Switches(**self.store.read_setting(connection, "switches", {}))
+            order = "DESC" if switches.webhook_out_of_order else "ASC"
+            rows = connection.execute(_CLAIM[order], (now, now, now - STUCK_AFTER_S)).fetchall()
+        batch = [dict(zip(("id", "event_id", "event_seq", "endpoint", "attempts"), row, strict=True)) for row in rows]
+        return sorted(batch, key=lambda d: (d["event_seq"], d["id"]), reverse=order == "DESC")
+
+    async def _attempt(self, delivery: dict[str, Any]) -> None:
+        event = self.store.get_event(delivery["event_id"])
+        configured = endpoint(self.store) or {}
+        payload = json.dumps(event, indent=2)  # Stripe sends pretty-printed JSON; only the raw bytes are signed
+        status, error = None, None
+        try:
+            assert self._client is not None
+            response = await self._client.post(
+                delivery["endpoint"],
+                content=payload.encode(),
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                    "Stripe-Signature": signature_header(payload, configured.get("secret", "")),
+                },
+            )
+            status = response.status_code
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        attempts = delivery["attempts"] + 1
+        now = time.time()
+        if status is not None and 200 <= status < 300:
+            state, due = "delivered", now
+        elif attempts >= MAX_ATTEMPTS:
+            state, due = "failed", now
+        else:
+            state, due = "pending", now + RETRY_BASE_S * 2 ** (attempts - 1)
+        with self.store.transaction() as connection:
+            connection.execute(
+                "UPDATE delivery SET state = ?, due = ?, attempts = ?, last_status = ?, last_error = ?,"
+                " updated = ? WHERE id = ?",
+                (state, due, attempts, status, error, now, delivery["id"]),
+            )
+
+
+def switches_dict(switches: Switches) -> dict[str, Any]:
+    return asdict(switches)
