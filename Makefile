@@ -14,7 +14,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGE
 
 run: setup migrate demo
 	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	@$(STOREFRONT) run --host $(HOST) --port $(PORT)
+	@STOREFRONT_BASE_URL=$${STOREFRONT_BASE_URL:-http://$(HOST):$(PORT)} $(STOREFRONT) run --host $(HOST) --port $(PORT)
 
 test: setup-dev chromium lint check-vendor
 	$(PY) -m pytest

@@ -37,7 +37,7 @@ from storefront.i18n import (
 from storefront.money import format_chf, format_rate
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
-from storefront.sandbox.webhooks import WebhookSender, configure_endpoint, endpoint
+from storefront.sandbox.webhooks import WebhookSender, configure_endpoint
 from storefront.settings import LANGUAGES, ROOT, Settings
 from storefront.web import Shop, provide_shop
 
@@ -149,10 +149,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_shutdown = [close_database]
     if settings.uses_sandbox:
         # No Stripe keys: the shop talks to its own offline Stripe (storefront/sandbox), whose
-        # webhooks come to the shop's endpoint unless QA points them elsewhere.
+        # webhooks come to the shop's endpoint (QA may point them elsewhere until the next start).
         sandbox_store = SandboxStore(settings.sandbox_db)
-        if endpoint(sandbox_store) is None:
-            configure_endpoint(sandbox_store, f"{settings.base_url}/webhooks/stripe")
+        configure_endpoint(sandbox_store, f"{settings.base_url}/webhooks/stripe")  # keeps its whsec_ secret
         sender = WebhookSender(sandbox_store)
         extra_handlers.append(sandbox_router(sandbox_store, MOUNT_PATH, merchant=settings.shop_name))
         on_startup.append(sender.start)
