@@ -326,12 +326,9 @@ class SandboxAccount:
     # --- what the TWINT page does ----------------------------------------------------------------
 
     def authorize(self, intent_id: str, call: Call) -> dict[str, Any]:
-        """ "Authorize test payment": requires_action → succeeded, with a charge."""
+        """What "Authorize test payment" does: requires_action → succeeded, with a charge."""
         with self.store.transaction() as connection:
-            intent = self._load(connection, intent_id)
-            if intent["status"] != "requires_action":
-                raise self._unexpected_state(intent, "authorize", ("requires_action",))
-            method = self.store.get(intent["payment_method"], "payment_method")
+            intent, method = self._waiting_for_twint(connection, intent_id, "authorize")
             paid = objects.charge(intent, method)
             intent.update(
                 status="succeeded", amount_received=intent["amount"], latest_charge=paid["id"], next_action=None
@@ -343,12 +340,9 @@ class SandboxAccount:
         return intent
 
     def fail(self, intent_id: str, call: Call) -> dict[str, Any]:
-        """ "Fail test payment": requires_action → requires_payment_method with last_payment_error."""
+        """What "Fail test payment" does: requires_action → requires_payment_method, last_payment_error set."""
         with self.store.transaction() as connection:
-            intent = self._load(connection, intent_id)
-            if intent["status"] != "requires_action":
-                raise self._unexpected_state(intent, "fail", ("requires_action",))
-            method = self.store.get(intent["payment_method"], "payment_method")
+            intent, method = self._waiting_for_twint(connection, intent_id, "fail")
             intent.update(
                 status="requires_payment_method",
                 payment_method=None,
@@ -367,6 +361,14 @@ class SandboxAccount:
             self.store.put(connection, intent)
             self._emit(connection, "payment_intent.payment_failed", intent, call)
         return intent
+
+    def _waiting_for_twint(
+        self, connection: sqlite3.Connection, intent_id: str, action: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        intent = self._load(connection, intent_id)
+        if intent["status"] != "requires_action":
+            raise self._unexpected_state(intent, action, ("requires_action",))
+        return intent, self._load(connection, intent["payment_method"], "payment_method", param="payment_method")
 
     # --- refunds -------------------------------------------------------------------------------
 

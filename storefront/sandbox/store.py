@@ -79,6 +79,11 @@ class SandboxStore:
         )
         return cursor.lastrowid
 
+    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """A read for the control page and tests."""
+        with self._lock:
+            return self._connection.execute(sql, parameters).fetchall()
+
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._connection.execute("SELECT body FROM event WHERE id = ?", (event_id,)).fetchone()

@@ -83,13 +83,12 @@ def release_held(store: SandboxStore) -> int:
 
 
 def deliveries(store: SandboxStore, limit: int = 100) -> list[dict[str, Any]]:
-    with store._lock:
-        rows = store._connection.execute(
-            "SELECT d.id, d.event_id, e.type, json_extract(e.body, '$.data.object.id'), d.endpoint, d.state,"
-            " d.attempts, d.last_status, d.last_error, d.due, d.updated"
-            " FROM delivery d JOIN event e ON e.id = d.event_id ORDER BY d.id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+    rows = store.rows(
+        "SELECT d.id, d.event_id, e.type, json_extract(e.body, '$.data.object.id'), d.endpoint, d.state,"
+        " d.attempts, d.last_status, d.last_error, d.due, d.updated"
+        " FROM delivery d JOIN event e ON e.id = d.event_id ORDER BY d.id DESC LIMIT ?",
+        (limit,),
+    )
     keys = (
         "id",
         "event_id",

@@ -126,6 +126,12 @@ def test_failed_payment_can_be_confirmed_again(client, sandbox):
     again = client.v1.payment_intents.confirm(intent.id, params=CONFIRM)
     assert again.status == "requires_action"
     assert again.last_payment_error is None
+    assert [e["type"] for e in sandbox.events_for(intent.id)] == [
+        "payment_intent.created",
+        "payment_intent.requires_action",
+        "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+    ]
 
 
 def test_cancel_only_from_the_states_stripe_allows(client, sandbox):
@@ -133,6 +139,7 @@ def test_cancel_only_from_the_states_stripe_allows(client, sandbox):
     canceled = client.v1.payment_intents.cancel(intent.id, params={"cancellation_reason": "abandoned"})
     assert (canceled.status, canceled.cancellation_reason) == ("canceled", "abandoned")
     assert canceled.canceled_at is not None
+    assert [e["type"] for e in sandbox.events_for(intent.id)][-1] == "payment_intent.canceled"
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.payment_intents.cancel(intent.id)
     assert caught.value.code == "payment_intent_unexpected_state"

@@ -73,3 +73,34 @@ def test_refund_parameters_are_checked(client, params, code, param):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.refunds.create(params=params)
     assert (caught.value.code, caught.value.param) == (code, param)
+
+
+def test_a_refund_has_every_field_stripe_sends(client, paid_intent):
+    refund = client.v1.refunds.create(params={"payment_intent": paid_intent.id, "amount": 100})
+    assert set(refund.to_dict()) == {
+        "id",
+        "object",
+        "amount",
+        "balance_transaction",
+        "charge",
+        "created",
+        "currency",
+        "customer",
+        "description",
+        "destination_details",
+        "failure_reason",
+        "instructions_email",
+        "metadata",
+        "next_action",
+        "payment_intent",
+        "payment_method",
+        "pending_reason",
+        "presentment_details",
+        "reason",
+        "receipt_number",
+        "source_transfer_reversal",
+        "status",
+        "transfer_reversal",
+    }
+    assert refund.id.startswith("re_")
+    assert refund.payment_intent == paid_intent.id
