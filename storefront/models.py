@@ -4,7 +4,21 @@ from advanced_alchemy.base import orm_registry
 
 from storefront.cart.models import Cart, CartLine
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
+from storefront.orders.models import Order, OrderLine, OrderStatus, ProcessedEvent
 
 metadata = orm_registry.metadata
 
-__all__ = ["Cart", "CartLine", "CatalogRevision", "Product", "ProductImage", "Variant", "VatClass", "metadata"]
+__all__ = [
+    "Cart",
+    "CartLine",
+    "CatalogRevision",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "ProcessedEvent",
+    "Product",
+    "ProductImage",
+    "Variant",
+    "VatClass",
+    "metadata",
+]

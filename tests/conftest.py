@@ -24,7 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("STOREFRONT_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CATALOG_CSV = ROOT / "tests" / "catalog.csv"
-EMPTIED_TABLES = ("cart_line", "cart", "product_image", "variant", "product")
+EMPTIED_TABLES = (
+    "processed_event",
+    "order_line",
+    "shop_order",
+    "cart_line",
+    "cart",
+    "product_image",
+    "variant",
+    "product",
+)
 
 
 def migrate(url: str) -> None:

@@ -1,0 +1,30 @@
+"""Ways to get an order, with their price incl. VAT (shipping carries the standard rate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FREE_SHIPPING_FROM = 100_00  # Rappen: orders of CHF 100.00 or more ship free
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingMethod:
+    code: str
+    label: str  # a message id, translated where it is shown
+    price: int
+    ships: bool  # False: picked up in the shop
+
+
+SHIPPING_METHODS = (
+    ShippingMethod("a_post", "Swiss Post A-Post (next working day)", 9_00, ships=True),
+    ShippingMethod("b_post", "Swiss Post B-Post (2-3 working days)", 7_00, ships=True),
+    ShippingMethod("pickup", "Pick-up in our shop", 0, ships=False),
+)
+
+
+def shipping_method(code: str) -> ShippingMethod | None:
+    return next((method for method in SHIPPING_METHODS if method.code == code), None)
+
+
+def shipping_price(method: ShippingMethod, subtotal: int, free_from: int = FREE_SHIPPING_FROM) -> int:
+    return 0 if subtotal >= free_from else method.price

@@ -1,0 +1,190 @@
+"""Placing an order: one transaction that snapshots the cart's lines, reserves their stock with a
+conditional update (all lines or none) and records the order, before anyone talks to Stripe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+
+from storefront.cart.models import Cart, CartLine
+from storefront.cart.service import hash_token
+from storefront.catalog.service import Catalog, variant_t
+from storefront.checkout.shipping import ShippingMethod, shipping_price
+from storefront.db import Database, DbConnection
+from storefront.money import vat_rate
+from storefront.orders.models import Order, OrderLine, OrderStatus
+
+order_t = Order.__table__
+order_line_t = OrderLine.__table__
+cart_t = Cart.__table__
+cart_line_t = CartLine.__table__
+
+TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5'000.00 (reference/stripe-twint.md §1.1)
+ORDER_NUMBER_OFFSET = 1000  # the first order is number 1001
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    email: str
+    name: str
+    phone: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str  # CH or LI
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: int
+    number: str
+    public_token: str
+    total: int
+
+
+class OrderRefused(Exception):
+    """Nothing was reserved or recorded. `reason` says why; `skus` names the lines concerned."""
+
+    def __init__(self, reason: str, skus: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.skus = skus
+
+
+_CART_LINES = (
+    select(cart_line_t.c.variant_id, cart_line_t.c.quantity)
+    .join(cart_t, cart_t.c.id == cart_line_t.c.cart_id)
+    .where(cart_t.c.token_hash == bindparam("token_hash"))
+    .order_by(cart_line_t.c.id)
+)
+# The reservation itself: it takes units only while there are enough, so stock never goes below 0
+# however many customers buy the last unit at once (reference/litestar-htmx.md §4).
+_RESERVE = (
+    update(variant_t)
+    .where(variant_t.c.id == bindparam("variant"), variant_t.c.stock >= bindparam("units"))
+    .values(stock=variant_t.c.stock - bindparam("units"))
+)
+_RELEASE = (
+    update(variant_t).where(variant_t.c.id == bindparam("variant")).values(stock=variant_t.c.stock + bindparam("units"))
+)
+_ORDER_LINES = select(order_line_t.c.variant_id, order_line_t.c.quantity).where(
+    order_line_t.c.order_id == bindparam("order")
+)
+
+
+async def place_order(
+    database: Database, catalog: Catalog, cart_token: str, customer: Customer, shipping: ShippingMethod, on: dt.date
+) -> PlacedOrder:
+    """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid."""
+    token_hash = hash_token(cart_token)
+    async with database.write() as connection:
+        snapshot = await catalog.current(connection)
+        lines = (await connection.execute(_CART_LINES, {"token_hash": token_hash})).all()
+        if not lines:
+            raise OrderRefused("empty")
+        unavailable = [
+            snapshot.variants[v].sku if v in snapshot.variants else str(v)
+            for v, _q in lines
+            if v not in snapshot.variants or not snapshot.variants[v].available
+        ]
+        if unavailable:
+            raise OrderRefused("unavailable", tuple(unavailable))
+        subtotal = sum(snapshot.variants[variant_id].price * quantity for variant_id, quantity in lines)
+        shipping_cost = shipping_price(shipping, subtotal)
+        total = subtotal + shipping_cost
+        if total > TWINT_MAX:
+            raise OrderRefused("above_twint_limit")
+        if total < TWINT_MIN:
+            raise OrderRefused("below_twint_limit")
+        sold_out = []
+        for variant_id, quantity in lines:
+            result = await connection.execute(_RESERVE, {"variant": variant_id, "units": quantity})
+            if result.rowcount != 1:
+                sold_out.append(snapshot.variants[variant_id].sku)
+        if sold_out:
+            raise OrderRefused("sold_out", tuple(sold_out))  # the transaction rolls every line back
+        now = dt.datetime.now(dt.UTC)
+        public_token = secrets.token_urlsafe(32)
+        order_id = await connection.scalar(
+            insert(order_t)
+            .values(
+                number="pending",
+                public_token=public_token,
+                status=OrderStatus.PENDING_PAYMENT.value,
+                cart_token_hash=token_hash,
+                email=customer.email,
+                name=customer.name,
+                phone=customer.phone,
+                street=customer.street,
+                postal_code=customer.postal_code,
+                city=customer.city,
+                country=customer.country,
+                shipping_method=shipping.code,
+                shipping_price=shipping_cost,
+                subtotal=subtotal,
+                total=total,
+                currency="chf",
+                payment_attempt=1,
+                needs_refund=False,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(order_t.c.id)
+        )
+        number = str(ORDER_NUMBER_OFFSET + order_id)
+        await connection.execute(update(order_t).where(order_t.c.id == order_id).values(number=number))
+        await connection.execute(
+            insert(order_line_t),
+            [
+                {
+                    "order_id": order_id,
+                    "variant_id": variant_id,
+                    "sku": snapshot.variants[variant_id].sku,
+                    "product_name": snapshot.products[snapshot.variants[variant_id].product_id].name,
+                    "variant_label": snapshot.variants[variant_id].label,
+                    "unit_price": snapshot.variants[variant_id].price,
+                    "quantity": quantity,
+                    "vat_class": snapshot.variants[variant_id].vat_class.value,
+                    "vat_rate": str(vat_rate(snapshot.variants[variant_id].vat_class, on)),
+                }
+                for variant_id, quantity in lines
+            ],
+        )
+    return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
+
+
+async def record_payment_intent(database: Database, order_id: int, intent_id: str) -> None:
+    """Remember the order's PaymentIntent (unique: one intent never pays two orders)."""
+    async with database.write() as connection:
+        await connection.execute(
+            update(order_t)
+            .where(order_t.c.id == order_id)
+            .values(payment_intent_id=intent_id, updated_at=dt.datetime.now(dt.UTC))
+        )
+
+
+async def release_stock(connection: DbConnection, order_id: int) -> None:
+    """Give an order's units back (in the transaction that cancels it)."""
+    for variant_id, quantity in (await connection.execute(_ORDER_LINES, {"order": order_id})).all():
+        if variant_id is not None:
+            await connection.execute(_RELEASE, {"variant": variant_id, "units": quantity})
+
+
+async def reserve_again(connection: DbConnection, order_id: int) -> bool:
+    """For a late success on a cancelled order: take the stock again, all lines or none."""
+    taken = []
+    for variant_id, quantity in (await connection.execute(_ORDER_LINES, {"order": order_id})).all():
+        if variant_id is None:
+            break
+        result = await connection.execute(_RESERVE, {"variant": variant_id, "units": quantity})
+        if result.rowcount != 1:
+            break
+        taken.append((variant_id, quantity))
+    else:
+        return True
+    for variant_id, quantity in taken:
+        await connection.execute(_RELEASE, {"variant": variant_id, "units": quantity})
+    return False
