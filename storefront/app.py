@@ -35,6 +35,7 @@ from storefront.i18n import (
     set_language,
 )
 from storefront.money import format_chf, format_rate
+from storefront.payments.routes import stripe_webhook
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import WebhookSender, configure_endpoint
@@ -138,7 +139,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = create_async_db_engine(settings.database_url)
     database = Database(settings.database_url, async_engine=engine)
     assets = AssetManifest()
-    shop = Shop(settings=settings, database=database, catalog=Catalog(database), assets=assets)
     alchemy = make_alchemy_config(engine)
 
     async def close_database() -> None:
@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     extra_handlers = []
     on_startup = []
     on_shutdown = [close_database]
+    sandbox_store = None
     if settings.uses_sandbox:
         # No Stripe keys: the shop talks to its own offline Stripe (storefront/sandbox), whose
         # webhooks come to the shop's endpoint (QA may point them elsewhere until the next start).
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         extra_handlers.append(sandbox_router(sandbox_store, MOUNT_PATH, merchant=settings.shop_name))
         on_startup.append(sender.start)
         on_shutdown[:0] = [sender.stop, sandbox_store.close]
+    shop = Shop(settings=settings, database=database, catalog=Catalog(database), assets=assets, sandbox=sandbox_store)
 
     return Litestar(
         route_handlers=[
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             update_line,
             delete_line,
             change_language,
+            stripe_webhook,
             healthz,
             serve_asset,
         ],

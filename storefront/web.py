@@ -17,6 +17,8 @@ from storefront.assets import AssetManifest
 from storefront.catalog.service import Catalog
 from storefront.db import Database
 from storefront.i18n import LANGUAGE_NAMES, current_language
+from storefront.sandbox.store import SandboxStore
+from storefront.sandbox.webhooks import endpoint
 from storefront.settings import LANGUAGES, Settings
 
 SWISS_TIME = ZoneInfo("Europe/Zurich")
@@ -30,6 +32,14 @@ class Shop:
     database: Database
     catalog: Catalog
     assets: AssetManifest
+    sandbox: SandboxStore | None = None  # the offline Stripe, when no Stripe keys are set
+
+    def webhook_secret(self) -> str:
+        """Stripe's whsec_… for the webhook endpoint; in sandbox mode, the sandbox's own."""
+        if self.settings.stripe_webhook_secret:
+            return self.settings.stripe_webhook_secret
+        configured = endpoint(self.sandbox) if self.sandbox is not None else None
+        return configured["secret"] if configured else ""
 
 
 def swiss_today() -> dt.date:

@@ -66,6 +66,11 @@ async def apply_payment_state(database: Database, order_id: int, intent: Mapping
         return await _apply(connection, order_id, intent)
 
 
+async def apply_in_transaction(connection: DbConnection, order_id: int, intent: Mapping[str, Any]) -> Applied:
+    """`apply_payment_state` inside a transaction the caller holds (the webhook records its event id in it)."""
+    return await _apply(connection, order_id, intent)
+
+
 async def _apply(connection: DbConnection, order_id: int, intent: Mapping[str, Any]) -> Applied:
     now = dt.datetime.now(dt.UTC)
     order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one()
