@@ -60,10 +60,10 @@ translations: $(MO_FILES)
 
 # After changing texts: collect them and merge them into each language's catalogue.
 extract-messages: setup-dev
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 --no-location \
 	    --sort-output --omit-header -o storefront/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i storefront/translations/messages.pot -d storefront/translations \
-	    --no-location --omit-header
+	    --omit-header --no-fuzzy-matching
 
 migrate: setup
 	@$(STOREFRONT) database upgrade --no-prompt >/dev/null

@@ -249,6 +249,7 @@ def main() -> int:
             **os.environ,
             "STOREFRONT_DATABASE_URL": url,
             "STOREFRONT_DEBUG": "0",
+            "STOREFRONT_SANDBOX_DB": str(workdir / f"{name}-sandbox.sqlite"),
             "STOREFRONT_MAX_LINE_QUANTITY": "10000",
             "PYTHONPATH": str(ROOT),
         }

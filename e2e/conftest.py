@@ -62,6 +62,7 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
+        "STOREFRONT_SANDBOX_DB": str(workdir / "sandbox.sqlite"),
         "STOREFRONT_DATABASE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
         "STOREFRONT_BASE_URL": url,
         "STOREFRONT_ENV": "development",

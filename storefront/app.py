@@ -23,6 +23,7 @@ from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_page, delete_line, update_line
 from storefront.catalog.routes import catalog_page, product_page
 from storefront.catalog.service import Catalog
+from storefront.checkout.routes import checkout_page, place
 from storefront.cli import StorefrontCLIPlugin
 from storefront.db import Database, create_async_db_engine, make_alchemy_config
 from storefront.errors import html_exception_handler
@@ -35,6 +36,8 @@ from storefront.i18n import (
     set_language,
 )
 from storefront.money import format_chf, format_rate
+from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
+from storefront.payments.gateway import Gateway
 from storefront.payments.routes import stripe_webhook
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
@@ -157,7 +160,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         extra_handlers.append(sandbox_router(sandbox_store, MOUNT_PATH, merchant=settings.shop_name))
         on_startup.append(sender.start)
         on_shutdown[:0] = [sender.stop, sandbox_store.close]
-    shop = Shop(settings=settings, database=database, catalog=Catalog(database), assets=assets, sandbox=sandbox_store)
+    shop = Shop(
+        settings=settings,
+        database=database,
+        catalog=Catalog(database),
+        assets=assets,
+        gateway=Gateway(settings),
+        sandbox=sandbox_store,
+    )
 
     return Litestar(
         route_handlers=[
@@ -170,6 +180,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             delete_line,
             change_language,
             stripe_webhook,
+            checkout_page,
+            place,
+            pay_page,
+            retry_payment,
+            checkout_return,
+            order_page,
+            order_status,
             healthz,
             serve_asset,
         ],

@@ -64,3 +64,8 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a text for translation where it is defined; it is translated where it is shown."""
+    return message

@@ -17,6 +17,7 @@ from storefront.assets import AssetManifest
 from storefront.catalog.service import Catalog
 from storefront.db import Database
 from storefront.i18n import LANGUAGE_NAMES, current_language
+from storefront.payments.gateway import TWINT_MAX, Gateway
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import endpoint
 from storefront.settings import LANGUAGES, Settings
@@ -32,6 +33,7 @@ class Shop:
     database: Database
     catalog: Catalog
     assets: AssetManifest
+    gateway: Gateway
     sandbox: SandboxStore | None = None  # the offline Stripe, when no Stripe keys are set
 
     def webhook_secret(self) -> str:
@@ -91,6 +93,7 @@ def render(
     updates, such as the header's cart count)."""
     fragment = block is not None and wants_fragment(request)
     context.setdefault("max_quantity", shop.settings.max_line_quantity)
+    context.setdefault("twint_max", TWINT_MAX)
     context.update(
         shop_name=shop.settings.shop_name,
         language=current_language(),

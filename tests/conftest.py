@@ -21,6 +21,8 @@ from storefront.models import metadata
 from storefront.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Commands the tests start (migrations, imports) keep the Stripe sandbox's state in memory, not in var/.
+os.environ.setdefault("STOREFRONT_SANDBOX_DB", ":memory:")
 POSTGRES_URL = os.environ.get("STOREFRONT_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CATALOG_CSV = ROOT / "tests" / "catalog.csv"

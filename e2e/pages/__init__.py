@@ -2,6 +2,7 @@
 
 from e2e.pages.cart import CartPage
 from e2e.pages.catalog import CatalogPage
+from e2e.pages.checkout import Address, CheckoutPage, OrderPage, PayPage, TwintPage
 from e2e.pages.product import ProductPage
 
-__all__ = ["CartPage", "CatalogPage", "ProductPage"]
+__all__ = ["Address", "CartPage", "CatalogPage", "CheckoutPage", "OrderPage", "PayPage", "ProductPage", "TwintPage"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storefront.i18n import N_
+
 FREE_SHIPPING_FROM = 100_00  # Rappen: orders of CHF 100.00 or more ship free
 
 
@@ -16,9 +18,9 @@ class ShippingMethod:
 
 
 SHIPPING_METHODS = (
-    ShippingMethod("a_post", "Swiss Post A-Post (next working day)", 9_00, ships=True),
-    ShippingMethod("b_post", "Swiss Post B-Post (2-3 working days)", 7_00, ships=True),
-    ShippingMethod("pickup", "Pick-up in our shop", 0, ships=False),
+    ShippingMethod("a_post", N_("Swiss Post A-Post (next working day)"), 9_00, ships=True),
+    ShippingMethod("b_post", N_("Swiss Post B-Post (2-3 working days)"), 7_00, ships=True),
+    ShippingMethod("pickup", N_("Pick-up in our shop"), 0, ships=False),
 )
 
 

@@ -51,6 +51,8 @@ class Order(BigIntAuditBase):
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="chf")
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # Only a hash: enough to check the return URL, useless to anyone who reads the database.
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     payment_attempt: Mapped[int] = mapped_column(Integer, default=1)
     synced_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     needs_refund: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,25 +4,28 @@ conditional update (all lines or none) and records the order, before anyone talk
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from storefront.cart.models import Cart, CartLine
 from storefront.cart.service import hash_token
+from storefront.catalog.models import VatClass
 from storefront.catalog.service import Catalog, variant_t
 from storefront.checkout.shipping import ShippingMethod, shipping_price
 from storefront.db import Database, DbConnection
-from storefront.money import vat_rate
-from storefront.orders.models import Order, OrderLine, OrderStatus
+from storefront.money import VatLine, vat_breakdown, vat_rate
+from storefront.orders.models import FINAL, Order, OrderLine, OrderStatus
+from storefront.payments.gateway import TWINT_MAX
 
 order_t = Order.__table__
 order_line_t = OrderLine.__table__
 cart_t = Cart.__table__
 cart_line_t = CartLine.__table__
 
-TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5'000.00 (reference/stripe-twint.md §1.1)
+TWINT_MIN = 50  # CHF 0.50, Stripe's least CHF charge
 ORDER_NUMBER_OFFSET = 1000  # the first order is number 1001
 
 
@@ -156,14 +159,129 @@ async def place_order(
     return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
 
 
-async def record_payment_intent(database: Database, order_id: int, intent_id: str) -> None:
+async def record_payment_intent(database: Database, order_id: int, intent_id: str, client_secret: str = "") -> None:
     """Remember the order's PaymentIntent (unique: one intent never pays two orders)."""
     async with database.write() as connection:
         await connection.execute(
             update(order_t)
             .where(order_t.c.id == order_id)
-            .values(payment_intent_id=intent_id, updated_at=dt.datetime.now(dt.UTC))
+            .values(
+                payment_intent_id=intent_id,
+                client_secret_hash=secret_hash(client_secret) if client_secret else None,
+                updated_at=dt.datetime.now(dt.UTC),
+            )
         )
+
+
+def secret_hash(client_secret: str) -> str:
+    return hashlib.sha256(client_secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    number: str
+    public_token: str
+    status: OrderStatus
+    email: str
+    name: str
+    phone: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    shipping_method: str
+    shipping_price: int
+    subtotal: int
+    total: int
+    payment_intent_id: str | None
+    client_secret_hash: str | None
+    payment_attempt: int
+    created_at: dt.datetime
+    lines: tuple[OrderLineView, ...]
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def vat_lines(self) -> list[VatLine]:
+        """VAT per rate as it was on the order date, shipping at the standard rate."""
+        on = self.created_at.date()
+        items = [(line.unit_price * line.quantity, line.vat_class) for line in self.lines]
+        if self.shipping_price:
+            items.append((self.shipping_price, VatClass.STANDARD))
+        return vat_breakdown(items, on)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineView:
+    sku: str
+    product_name: str
+    variant_label: str
+    unit_price: int
+    quantity: int
+    vat_class: str
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+_ORDER_FIELDS = [c for c in order_t.c if c.name in OrderView.__dataclass_fields__ and c.name != "status"]
+_BY_TOKEN = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.public_token == bindparam("token"))
+_BY_INTENT = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.payment_intent_id == bindparam("intent"))
+_BY_ID = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.id == bindparam("order"))
+_LINES = (
+    select(
+        order_line_t.c.sku,
+        order_line_t.c.product_name,
+        order_line_t.c.variant_label,
+        order_line_t.c.unit_price,
+        order_line_t.c.quantity,
+        order_line_t.c.vat_class,
+    )
+    .where(order_line_t.c.order_id == bindparam("order"))
+    .order_by(order_line_t.c.id)
+)
+_CLAIM_SYNC = (
+    update(order_t)
+    .where(
+        order_t.c.id == bindparam("order"),
+        or_(order_t.c.synced_at.is_(None), order_t.c.synced_at < bindparam("stale_before")),
+    )
+    .values(synced_at=bindparam("now"))
+)
+
+
+async def find_order(
+    database: Database, *, token: str | None = None, intent_id: str | None = None, order_id: int | None = None
+) -> OrderView | None:
+    """An order by its public token, its PaymentIntent or its id."""
+    if token is not None:
+        statement, parameters = _BY_TOKEN, {"token": token}
+    elif intent_id is not None:
+        statement, parameters = _BY_INTENT, {"intent": intent_id}
+    else:
+        statement, parameters = _BY_ID, {"order": order_id}
+    async with database.read() as connection:
+        row = (await connection.execute(statement, parameters)).one_or_none()
+        if row is None:
+            return None
+        lines = (await connection.execute(_LINES, {"order": row.id})).all()
+    values = row._asdict()
+    values["status"] = OrderStatus(values["status"])
+    return OrderView(**values, lines=tuple(OrderLineView(*line) for line in lines))
+
+
+async def claim_sync(database: Database, order_id: int, interval_s: float) -> bool:
+    """True for exactly one caller per order per interval, across every worker and tab: that one
+    may ask Stripe how the payment stands (DESIGN.md, the payment flow, step 4)."""
+    now = dt.datetime.now(dt.UTC)
+    async with database.write() as connection:
+        claimed = await connection.execute(
+            _CLAIM_SYNC, {"order": order_id, "now": now, "stale_before": now - dt.timedelta(seconds=interval_s)}
+        )
+    return claimed.rowcount == 1
 
 
 async def release_stock(connection: DbConnection, order_id: int) -> None:

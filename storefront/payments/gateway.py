@@ -17,6 +17,7 @@ logger = logging.getLogger("storefront.payments")
 
 SANDBOX_SECRET_KEY = "sk_test_storefront_sandbox"  # noqa: S105 - the offline sandbox takes any test key
 SANDBOX_PUBLISHABLE_KEY = "pk_test_storefront_sandbox"
+TWINT_MAX = 500_000  # Rappen: TWINT through Stripe takes at most CHF 5'000 (reference/stripe-twint.md §1.1)
 TIMEOUT_S = 10.0
 MAX_NETWORK_RETRIES = 2  # StripeClient retries nothing unless told (stripe-twint.md §0.4)
 
@@ -29,9 +30,16 @@ class PaymentUnavailable(Exception):
 class OrderForPayment:
     id: int
     number: str
+    public_token: str
     total: int
     email: str
     attempt: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every retry of one attempt, and unique across shops and databases that share a
+        Stripe account (order ids alone repeat after a database is set up anew)."""
+        return f"order-{self.number}-{self.public_token[:12]}-pi-{self.attempt}"
 
 
 class Gateway:
@@ -67,7 +75,7 @@ class Gateway:
         try:
             return await self.client.v1.payment_intents.create_async(
                 params=self.intent_params(order, self.settings.env),
-                options={"idempotency_key": f"order-{order.id}-pi-{order.attempt}"},
+                options={"idempotency_key": order.idempotency_key},
             )
         except stripe.StripeError as error:
             logger.warning(

@@ -25,7 +25,7 @@ logger = logging.getLogger("storefront.sandbox")
 
 MAX_ATTEMPTS = 4  # Stripe's sandbox retries "three times over the course of a few hours"
 RETRY_BASE_S = 2.0  # here: 2 s, 4 s, 8 s, so a test sees the retries
-OUT_OF_ORDER_WINDOW_S = 1.5  # events are held this long and then sent newest first
+OUT_OF_ORDER_WINDOW_S = 1.5  # out of order: events wait until none came for this long, then go newest first
 STUCK_AFTER_S = 60.0  # a delivery claimed by a worker that died is taken up again
 TIMEOUT_S = 10.0
 
@@ -66,6 +66,9 @@ def enqueue_delivery(connection: sqlite3.Connection, event: dict[str, Any], seq:
     now = time.time()
     due = now + switches.webhook_delay_s + (OUT_OF_ORDER_WINDOW_S if switches.webhook_out_of_order else 0)
     state = {"never": "pending", "all": "dropped", "on_demand": "held"}[switches.webhook_drop]
+    if switches.webhook_out_of_order:
+        # Hold everything until the events have been quiet for a moment, then send newest first.
+        connection.execute("UPDATE delivery SET due = ? WHERE state = 'pending' AND due < ?", (due, due))
     for _copy in range(2 if switches.webhook_duplicate else 1):
         connection.execute(
             "INSERT INTO delivery (event_id, event_seq, endpoint, state, due, updated) VALUES (?, ?, ?, ?, ?, ?)",

@@ -43,7 +43,9 @@ def test_health_reports_the_database(client):
 
 
 def test_health_is_503_when_the_database_is_unreachable(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/missing/dir/shop.sqlite", secret_key="k" * 40)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/missing/dir/shop.sqlite", secret_key="k" * 40, sandbox_db=":memory:"
+    )
     with TestClient(app=create_app(settings)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503

@@ -66,6 +66,8 @@ def test_the_message_template_lists_every_text_in_the_code(tmp_path):
             "-k",
             "gettext",
             "-k",
+            "N_",
+            "-k",
             "ngettext:1,2",
             "--no-location",
             "--omit-header",

@@ -82,6 +82,7 @@ def schema_upgrades() -> None:
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('payment_intent_id', sa.String(length=255), nullable=True),
+    sa.Column('client_secret_hash', sa.String(length=64), nullable=True),
     sa.Column('payment_attempt', sa.Integer(), nullable=False),
     sa.Column('synced_at', sa.DateTimeUTC(timezone=True), nullable=True),
     sa.Column('needs_refund', sa.Boolean(), nullable=False),

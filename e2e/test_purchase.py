@@ -1,0 +1,42 @@
+"""A customer buys with TWINT from the cart to a page that turns to "paid" by itself."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from e2e.pages import CartPage, ProductPage
+from e2e.pages.checkout import CheckoutPage
+
+
+def test_buy_one_product_end_to_end(page: Page):
+    ProductPage(page).open("enamel-mug").add_to_cart()
+    CartPage(page).open()
+    page.get_by_test_id("checkout").click()
+    pay = CheckoutPage(page).fill().continue_to_review()
+    expect(pay.total).to_have_text("CHF\u00a029.00")  # 22.00 + B-Post 7.00
+    order = pay.pay_with_twint().authorize()
+    expect(page).to_have_url(re.compile(r"/orders/[\w-]+$"))  # no secret in the address
+    expect(order.status).to_contain_text("Paid. Thank you!")
+    expect(order.cart_count).to_have_text("0")
+
+
+def test_a_failed_payment_can_be_tried_again(page: Page):
+    ProductPage(page).open("alpine-herbal-tea").add_to_cart()
+    pay = CheckoutPage(page).open().fill(delivery="Pick-up in our shop").continue_to_review()
+    order = pay.pay_with_twint().fail()
+    expect(order.status).to_contain_text("The payment did not go through")
+    expect(order.cart_count).to_have_text("1")  # the cart is kept
+    paid = order.try_again().pay_with_twint().authorize()
+    expect(paid.status).to_contain_text("Paid. Thank you!")
+
+
+def test_checkout_errors_are_shown_next_to_their_fields_and_input_is_kept(page: Page):
+    ProductPage(page).open("enamel-mug").add_to_cart()
+    checkout = CheckoutPage(page).open()
+    checkout.fill()
+    page.get_by_label("Postcode").fill("80")
+    page.get_by_label("E-mail").fill("not-an-address")
+    checkout.continue_to_review()
+    expect(checkout.error_for("Postcode")).to_have_text("Please enter the 4-digit postcode, e.g. 8001.")
+    expect(checkout.error_for("E-mail")).to_be_visible()
+    expect(page.get_by_label("Town")).to_have_value("Zürich")
