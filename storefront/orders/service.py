@@ -57,6 +57,15 @@ class OrderRefused(Exception):
         self.skus = skus
 
 
+_LOCK_CART = select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("token_hash")).with_for_update()
+_OPEN_ORDER = (
+    select(order_t.c.id, order_t.c.number, order_t.c.public_token, order_t.c.total, order_t.c.shipping_method)
+    .where(
+        order_t.c.cart_token_hash == bindparam("token_hash"),
+        order_t.c.status.in_([OrderStatus.PENDING_PAYMENT.value, OrderStatus.PAYMENT_FAILED.value]),
+    )
+    .order_by(order_t.c.id.desc())
+)
 _CART_LINES = (
     select(cart_line_t.c.variant_id, cart_line_t.c.quantity)
     .join(cart_t, cart_t.c.id == cart_line_t.c.cart_id)
@@ -84,10 +93,16 @@ async def place_order(
     """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid."""
     token_hash = hash_token(cart_token)
     async with database.write() as connection:
+        # One checkout per cart at a time: a double click or a second tab waits here (PostgreSQL
+        # row lock; SQLite's writer lock), then finds the order the first one placed.
+        await connection.execute(_LOCK_CART, {"token_hash": token_hash})
         snapshot = await catalog.current(connection)
         lines = (await connection.execute(_CART_LINES, {"token_hash": token_hash})).all()
         if not lines:
             raise OrderRefused("empty")
+        existing = await _open_order_for(connection, token_hash, lines, shipping, customer)
+        if existing is not None:
+            return existing
         unavailable = [
             snapshot.variants[v].sku if v in snapshot.variants else str(v)
             for v, _q in lines
@@ -157,6 +172,41 @@ async def place_order(
             ],
         )
     return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
+
+
+async def _open_order_for(
+    connection: DbConnection, token_hash: str, lines: list, shipping: ShippingMethod, customer: Customer
+) -> PlacedOrder | None:
+    """The cart's unpaid order, if it is for exactly these lines and this delivery: the same order
+    (and so the same PaymentIntent) for a second submit; otherwise the old one is cancelled and its
+    stock released, so a changed cart gets a new order."""
+    placed = None
+    for order in (await connection.execute(_OPEN_ORDER, {"token_hash": token_hash})).all():
+        ordered = sorted((await connection.execute(_ORDER_LINES, {"order": order.id})).all())
+        if placed is None and ordered == sorted(lines) and order.shipping_method == shipping.code:
+            await connection.execute(
+                update(order_t)
+                .where(order_t.c.id == order.id)
+                .values(
+                    email=customer.email,
+                    name=customer.name,
+                    phone=customer.phone,
+                    street=customer.street,
+                    postal_code=customer.postal_code,
+                    city=customer.city,
+                    country=customer.country,
+                    updated_at=dt.datetime.now(dt.UTC),
+                )
+            )
+            placed = PlacedOrder(order.id, order.number, order.public_token, order.total)
+            continue
+        await release_stock(connection, order.id)
+        await connection.execute(
+            update(order_t)
+            .where(order_t.c.id == order.id)
+            .values(status=OrderStatus.CANCELLED.value, updated_at=dt.datetime.now(dt.UTC))
+        )
+    return placed
 
 
 async def record_payment_intent(database: Database, order_id: int, intent_id: str, client_secret: str = "") -> None:

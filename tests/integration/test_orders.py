@@ -249,3 +249,40 @@ def test_the_same_state_applied_ten_times_at_once_changes_the_order_once(setting
     outcomes = run(_with_database(settings, storm))
     assert sum(outcome.changed for outcome in outcomes) == 1
     assert stock(settings, "MUG") == 12  # released once
+
+
+def test_submitting_the_same_checkout_twice_keeps_one_order(settings):
+    token = fill_cart(settings, ("MUG", 1))
+    first, second = place(settings, token), place(settings, token)
+    assert first == second
+    assert stock(settings, "MUG") == 11
+
+
+def test_twenty_concurrent_submits_of_one_cart_place_one_order(settings):
+    """R3: a double click (or twenty) gives one order, one reservation."""
+    token = fill_cart(settings, ("MUG", 2))
+
+    async def clicks(database, catalog):
+        return await asyncio.gather(
+            *(place_order(database, catalog, token, CUSTOMER, shipping_method("b_post"), TODAY) for _ in range(20))
+        )
+
+    orders = run(_with_database(settings, clicks))
+    assert len({order.id for order in orders}) == 1
+    assert stock(settings, "MUG") == 10
+    assert query(settings.database_url, "SELECT count(*) FROM shop_order")[0][0] == 1
+
+
+def test_a_changed_cart_gets_a_new_order_and_the_old_one_gives_its_stock_back(settings):
+    token = fill_cart(settings, ("MUG", 1))
+    first = place(settings, token)
+
+    async def add_more(database, catalog):
+        await add_to_cart(database, catalog, token, mug, 1, 99)
+
+    mug = variant_id(settings, "MUG")
+    run(_with_database(settings, add_more))
+    second = place(settings, token)
+    assert second.id != first.id
+    assert order_row(settings, first.id)[0] == "cancelled"
+    assert stock(settings, "MUG") == 10  # 12 - 2, the first order's unit back
