@@ -38,6 +38,7 @@ from storefront.i18n import (
 from storefront.money import format_chf, format_rate
 from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import Gateway
+from storefront.payments.reconciler import ReconcilerTimer
 from storefront.payments.routes import stripe_webhook
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
@@ -168,6 +169,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gateway=Gateway(settings),
         sandbox=sandbox_store,
     )
+    reconciler = ReconcilerTimer(shop)
+    on_startup.append(reconciler.start)
+    on_shutdown.insert(0, reconciler.stop)
 
     return Litestar(
         route_handlers=[

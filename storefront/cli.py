@@ -100,6 +100,22 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
                 click.echo(f"webhooks to {configured['url']}, signed with {configured['secret']}")
             uvicorn.run(app, host=host, port=port, log_level="warning")
 
+        @cli.group(help="Payments.")
+        def payments() -> None:
+            pass
+
+        @payments.command(name="reconcile", help="Settle orders still unpaid after the TWINT window with Stripe.")
+        @click.option("--older-than-minutes", default=15, show_default=True, type=click.IntRange(0, 7 * 24 * 60))
+        def reconcile_command(app: Litestar, older_than_minutes: int) -> None:
+            import datetime as dt
+
+            from storefront.payments.reconciler import reconcile
+
+            report = asyncio.run(reconcile(app.state.shop, dt.timedelta(minutes=older_than_minutes)))
+            for number, outcome in report.outcomes.items():
+                click.echo(f"order {number}: {outcome}")
+            click.echo(f"{report.checked} unpaid order(s) older than {older_than_minutes} min checked")
+
         @cli.group(help="The demo shop.")
         def demo() -> None:
             pass
