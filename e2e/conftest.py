@@ -70,6 +70,7 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
     run = [sys.executable, "-m", "storefront"]
     for command in (["database", "upgrade", "--no-prompt"], ["demo", "load"]):
         subprocess.run(run + command, cwd=ROOT, env=env, check=True, capture_output=True)
+    SHOP_LOG.append(workdir / "shop.log")
     log = (workdir / "shop.log").open("w")
     process = subprocess.Popen(
         [*run, "run", "--host", "127.0.0.1", "--port", str(port)],
@@ -88,6 +89,15 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+SHOP_LOG: list[Path] = []  # where the shop started here writes its log
+
+
+@pytest.fixture(scope="session")
+def shop_log(base_url: str) -> Path | None:
+    """The log of the shop these tests started (None when --base-url points elsewhere)."""
+    return SHOP_LOG[0] if SHOP_LOG else None
 
 
 def _system_chromium() -> str | None:

@@ -8,7 +8,7 @@ from e2e.pages import CartPage, ProductPage
 from e2e.pages.checkout import CheckoutPage
 
 
-def test_buy_one_product_end_to_end(page: Page):
+def test_buy_one_product_end_to_end(page: Page, shop_log):
     ProductPage(page).open("enamel-mug").add_to_cart()
     CartPage(page).open()
     page.get_by_test_id("checkout").click()
@@ -18,6 +18,10 @@ def test_buy_one_product_end_to_end(page: Page):
     expect(page).to_have_url(re.compile(r"/orders/[\w-]+$"))  # no secret in the address
     expect(order.status).to_contain_text("Paid. Thank you!")
     expect(order.cart_count).to_have_text("0")
+    if shop_log is not None:  # R13: the client secret passed through the address bar, but no log line has it
+        log = shop_log.read_text()
+        assert "/checkout/return?" in log
+        assert "_secret_" not in log
 
 
 def test_a_failed_payment_can_be_tried_again(page: Page):

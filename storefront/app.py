@@ -35,6 +35,7 @@ from storefront.i18n import (
     ngettext,
     set_language,
 )
+from storefront.logs import install_redaction
 from storefront.money import format_chf, format_rate
 from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import Gateway
@@ -140,6 +141,7 @@ async def healthz(shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    install_redaction()
     engine = create_async_db_engine(settings.database_url)
     database = Database(settings.database_url, async_engine=engine)
     assets = AssetManifest()

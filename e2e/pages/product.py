@@ -19,7 +19,11 @@ class ProductPage(ShopPage):
         return self
 
     def add_to_cart(self) -> ProductPage:
+        """Click "Add to cart" and wait for the shop's answer (a message, or the cart page without JavaScript)."""
         self.page.get_by_test_id("add-to-cart").click()
+        self.page.wait_for_function(
+            "() => !document.getElementById('add-message') || document.getElementById('add-message').textContent.trim()"
+        )
         return self
 
     @property
