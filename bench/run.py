@@ -25,10 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+
+import stripe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +44,9 @@ CEILING = "ceiling (same template, in memory)"
 PRODUCT_PAGE = "product page, 2 lines in cart"
 LISTING = "first listing page, 2 lines in cart"
 ADD = "htmx add-to-cart"
+STATUS = "order status poll (htmx, paid)"
+STATUS_SCRIPT = 'wrk.headers["HX-Request"] = "true"\n'
+
 # The server on one core, wrk on the other, so they do not take turns on the same one.
 SERVER_CPU, LOAD_CPU = ("1", "0") if (os.cpu_count() or 1) > 1 else (None, None)
 
@@ -81,7 +87,8 @@ class Server:
         ]
         if SERVER_CPU and shutil.which("taskset"):
             command = ["taskset", "-c", SERVER_CPU, *command]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        # The shop reaches its own sandbox (and the sandbox its webhook endpoint) at this address.
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**self.env, "STOREFRONT_BASE_URL": self.url})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -116,6 +123,61 @@ def visitor_with_two_lines(url: str) -> tuple[str, str]:
         opener.open(urllib.request.Request(f"{url}/cart/lines", data=body, method="POST"))
     cart = next(c.value for c in jar if c.name == "cart")
     return f"csrftoken={token}; cart={cart}", token
+
+
+def paid_order_status_path(url: str) -> str:
+    """A real purchase in the sandbox: checkout, TWINT confirm and authorize; the webhook marks it paid."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    html = opener.open(f"{url}/products/enamel-mug").read().decode()
+    token = next(c.value for c in jar if c.name == "csrftoken")
+    variant = re.search(r'name="variant_id" value="(\d+)"', html)[1]
+
+    def post(path: str, fields: dict[str, str]) -> str:
+        """POST and return the Location of the 303 that answers it."""
+        request = urllib.request.Request(url + path, data=urllib.parse.urlencode(fields).encode(), method="POST")
+        try:
+            opener.open(request)
+        except urllib.error.HTTPError as answer:
+            if answer.code in (302, 303):
+                return answer.headers["Location"]
+            raise
+        raise RuntimeError(f"POST {path} did not redirect")
+
+    post("/cart/lines", {"_csrf_token": token, "variant_id": variant, "quantity": "1"})
+    location = post(
+        "/checkout",
+        {
+            "_csrf_token": token,
+            "email": "bench@example.ch",
+            "name": "Bench Mark",
+            "street": "Weg 1",
+            "postal_code": "8001",
+            "city": "Zürich",
+            "country": "CH",
+            "shipping": "pickup",
+        },
+    )
+    order_path = location.removesuffix("/pay")
+    secret = re.search(r'data-client-secret="([^"]+)"', opener.open(url + location).read().decode())[1]
+    client = stripe.StripeClient("sk_test_bench", base_addresses={"api": f"{url}/_sandbox"})
+    intent = client.v1.payment_intents.confirm(
+        secret.split("_secret_")[0],
+        params={"payment_method_data": {"type": "twint"}, "return_url": f"{url}/checkout/return"},
+    )
+    twint = urllib.parse.urlsplit(intent.next_action.redirect_to_url.url)
+    post(twint.path, {"token": urllib.parse.parse_qs(twint.query)["token"][0], "action": "authorize"})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if "status-paid" in opener.open(url + order_path).read().decode():
+            return f"{order_path}/status"
+        time.sleep(0.2)
+    raise RuntimeError("the benchmark's order was not paid")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
 
 
 ADD_SCRIPT = """
@@ -161,7 +223,12 @@ def _ms(text: str) -> float:
 
 
 def measure(
-    small: Server, large: Server, token_small: tuple[str, str], token_large: tuple[str, str], variants: list[str]
+    small: Server,
+    large: Server,
+    token_small: tuple[str, str],
+    token_large: tuple[str, str],
+    variants: list[str],
+    status_path: str,
 ) -> dict[str, dict]:
     """Every route ROUNDS times, interleaved (and the same route on both catalogues back to back), so
     a slow spell of the machine hits every figure alike. Reported: medians, and the median of the
@@ -171,13 +238,14 @@ def measure(
         PRODUCT_PAGE: (f"/products/{PRODUCT}", None),
         LISTING: ("/", None),
         ADD: ("/cart/lines", ADD_SCRIPT % {"token": token_small[1], "variants": ", ".join(variants)}),
+        STATUS: (status_path, STATUS_SCRIPT),
     }
     servers = {"15 products": (small, token_small[0]), "10,000 products": (large, token_large[0])}
     raw: dict[tuple[str, str], list[dict]] = {}
     for round_number in range(ROUNDS + 1):  # round 0 warms up
         for route, (path, script) in routes.items():
             for label, (server, cookie) in servers.items():
-                if route == ADD and server is large:
+                if route in (ADD, STATUS) and server is large:
                     continue  # adding to a cart does not read the catalogue's size
                 figures = wrk(
                     server.url + path, cookie=cookie, script=script, duration=2 if round_number == 0 else DURATION
@@ -266,8 +334,14 @@ def main() -> int:
         f"{os.cpu_count()} cores\n"
     )
     with Server(envs[0]) as small, Server(envs[1]) as large:
+        status_path = paid_order_status_path(small.url)
         results = measure(
-            small, large, visitor_with_two_lines(small.url), visitor_with_two_lines(large.url), variant_ids(envs[0])
+            small,
+            large,
+            visitor_with_two_lines(small.url),
+            visitor_with_two_lines(large.url),
+            variant_ids(envs[0]),
+            status_path,
         )
         first_load = first_load_bytes(small.url)
     print(f"{'route':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'of ceiling':>10} {'errors':>6}")
@@ -279,6 +353,7 @@ def main() -> int:
     checks = [
         ("product page >= 50 % of the ceiling", results[f"{PRODUCT_PAGE} [15 products]"]["of_ceiling"], 0.50),
         ("htmx add-to-cart >= 25 % of the ceiling", results[f"{ADD} [15 products]"]["of_ceiling"], 0.25),
+        ("order status poll >= 50 % of the ceiling", results[f"{STATUS} [15 products]"]["of_ceiling"], 0.50),
         (
             "product page with 10,000 products >= 80 % of with 15",
             results[f"{PRODUCT_PAGE} [10,000 products]"]["of_small"],

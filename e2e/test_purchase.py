@@ -2,10 +2,11 @@
 
 import re
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from e2e.pages import CartPage, ProductPage
-from e2e.pages.checkout import CheckoutPage
+from e2e.pages.checkout import CheckoutPage, PayPage
 
 
 def test_buy_one_product_end_to_end(page: Page, shop_log):
@@ -44,3 +45,18 @@ def test_checkout_errors_are_shown_next_to_their_fields_and_input_is_kept(page: 
     expect(checkout.error_for("Postcode")).to_have_text("Please enter the 4-digit postcode, e.g. 8001.")
     expect(checkout.error_for("E-mail")).to_be_visible()
     expect(page.get_by_label("Town")).to_have_value("Zürich")
+
+
+def test_stripe_down_at_checkout_keeps_the_order_and_a_retry_pays_once(page: Page, base_url: str):
+    """R14: the API answers 500 (and the library's retries too); the customer is told, then succeeds."""
+    ProductPage(page).open("dark-chocolate").add_to_cart()
+    checkout = CheckoutPage(page).open().fill(delivery="Pick-up in our shop")
+    httpx.post(f"{base_url}/_sandbox/control/api/switches", json={"api_fault": "error_500", "api_fault_count": 3})
+    checkout.continue_to_review()
+    expect(page.get_by_test_id("payment-unavailable")).to_be_visible()
+    expect(page.get_by_test_id("cart-count")).to_have_text("1")  # nothing lost
+    page.get_by_role("button", name="Try again").click()
+    order = PayPage(page).pay_with_twint().authorize()
+    expect(order.status).to_contain_text("Paid. Thank you!")
+    state = httpx.get(f"{base_url}/_sandbox/control/api/state").json()
+    assert state["switches"]["api_fault"] == "none"
