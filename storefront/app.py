@@ -35,6 +35,7 @@ from storefront.i18n import (
     ngettext,
     set_language,
 )
+from storefront.legal import legal_page
 from storefront.logs import install_redaction
 from storefront.money import format_chf, format_rate
 from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             delete_line,
             change_language,
             stripe_webhook,
+            legal_page,
             checkout_page,
             place,
             pay_page,

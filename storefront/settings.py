@@ -45,6 +45,11 @@ class Settings:
     page_size: int = DEFAULT_PAGE_SIZE
     max_line_quantity: int = DEFAULT_MAX_LINE_QUANTITY
     sandbox_db: str = DEFAULT_SANDBOX_DB
+    company: str = "Storefront Demo GmbH"  # the imprint TWINT onboarding requires (reference/swiss.md)
+    company_address: str = "Musterstrasse 1, 8000 Zürich, Switzerland"
+    company_email: str = "shop@example.ch"
+    company_phone: str | None = None
+    company_uid: str | None = None  # CHE-123.456.789
 
     @property
     def production(self) -> bool:
@@ -76,6 +81,7 @@ class Settings:
                 "STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY, low=1, high=10_000
             ),
             sandbox_db=reader.optional("STOREFRONT_SANDBOX_DB") or DEFAULT_SANDBOX_DB,
+            **reader.company(required=production),
         )
         if production:
             settings.refuse_insecure_production()
@@ -161,6 +167,24 @@ class _Reader:
         ):
             raise SettingsError(f"{name}: {value!r} is not an origin such as https://shop.example.ch")
         return f"{parts.scheme}://{parts.netloc}"
+
+    def company(self, *, required: bool) -> dict[str, str | None]:
+        """Who runs the shop, for the imprint; the demo's placeholders only outside production."""
+        values = {
+            "company": self.optional("STOREFRONT_COMPANY"),
+            "company_address": self.optional("STOREFRONT_COMPANY_ADDRESS"),
+            "company_email": self.optional("STOREFRONT_COMPANY_EMAIL"),
+        }
+        for key, value in values.items():
+            if value is None and required:
+                raise SettingsError(f"STOREFRONT_{key.upper()}: required when STOREFRONT_ENV=production "
+                                    "(the imprint names the company, its address and an e-mail)")
+        if values["company_email"] is not None and "@" not in values["company_email"]:
+            raise SettingsError(f"STOREFRONT_COMPANY_EMAIL: {values['company_email']!r} is not an e-mail address")
+        chosen: dict[str, str | None] = {key: value for key, value in values.items() if value is not None}
+        chosen["company_phone"] = self.optional("STOREFRONT_COMPANY_PHONE")
+        chosen["company_uid"] = self.optional("STOREFRONT_COMPANY_UID")
+        return chosen
 
     def database_url(self, name: str, default: str) -> str:
         value = self.optional(name) or default

@@ -124,3 +124,19 @@ def test_a_server_fault_is_an_html_page_and_is_logged(settings, caplog):
     assert "Something went wrong on our side" in response.text
     assert "disk is on fire" not in response.text
     assert errors_in(caplog.records) == ["GET /boom failed"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("/legal/imprint", "Storefront Demo GmbH"),
+        ("/legal/terms", "Swiss law applies"),
+        ("/legal/privacy", "shop@example.ch"),
+    ],
+)
+def test_the_legal_pages_are_filled_from_the_settings_and_linked_in_the_footer(client, path, text):
+    response = client.get(path, headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert text in response.text
+    assert 'href="/legal/imprint"' in client.get("/").text
+    assert client.get("/legal/nothing").status_code == 404

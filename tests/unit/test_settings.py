@@ -10,6 +10,9 @@ LIVE = {
     "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
     "STRIPE_PUBLISHABLE_KEY": "pk_live_" + "a" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "a" * 24,
+    "STOREFRONT_COMPANY": "Bergladen AG",
+    "STOREFRONT_COMPANY_ADDRESS": "Dorfstrasse 3, 3818 Grindelwald, Switzerland",
+    "STOREFRONT_COMPANY_EMAIL": "hallo@bergladen.ch",
 }
 
 
@@ -66,6 +69,9 @@ def test_a_bad_database_url_is_named_without_its_password():
         ({"STRIPE_SECRET_KEY": "sk_test_abc"}, "STRIPE_SECRET_KEY"),
         ({"STRIPE_PUBLISHABLE_KEY": "pk_test_abc"}, "STRIPE_PUBLISHABLE_KEY"),
         ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STOREFRONT_COMPANY": ""}, "STOREFRONT_COMPANY"),
+        ({"STOREFRONT_COMPANY_ADDRESS": ""}, "STOREFRONT_COMPANY_ADDRESS"),
+        ({"STOREFRONT_COMPANY_EMAIL": "nobody"}, "STOREFRONT_COMPANY_EMAIL"),
     ],
 )
 def test_production_refuses_insecure_defaults(change, variable):

@@ -1,0 +1,119 @@
+"""The checkout form and the return from TWINT, through HTTP (no Stripe needed for these)."""
+
+import pytest
+
+from tests.integration.conftest import cart_lines, form, text_of, variant_id
+from tests.integration.test_orders import fill_cart, place
+from tests.integration.test_webhooks import pending_order
+
+ADDRESS = {
+    "email": "anna@example.ch",
+    "name": "Anna Muster",
+    "street": "Bahnhofstrasse 1",
+    "postal_code": "8001",
+    "city": "Zürich",
+    "country": "CH",
+    "shipping": "b_post",
+}
+
+
+def add_mug(client, settings):
+    client.post("/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
+
+
+def test_the_form_asks_for_each_field_with_a_label_and_autocomplete(client, settings):
+    add_mug(client, settings)
+    page = client.get("/checkout", headers={"Accept-Language": "en"}).text
+    for name, token in [
+        ("email", "email"),
+        ("name", "name"),
+        ("phone", "tel"),
+        ("street", "street-address"),
+        ("postal_code", "postal-code"),
+        ("city", "address-level2"),
+        ("country", "country"),
+    ]:
+        assert f'<label for="{name}">' in page
+        assert f'autocomplete="{token}"' in page
+    assert "Swiss Post B-Post" in page
+
+
+def test_an_empty_cart_goes_back_to_the_cart(client):
+    assert client.get("/checkout", follow_redirects=False).headers["location"] == "/cart"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"postal_code": "80"}, "postal_code", "4-digit postcode"),
+        ({"email": "anna"}, "email", "e-mail address"),
+        ({"country": "DE"}, "country", "Switzerland and Liechtenstein"),
+        ({"country": "LI", "postal_code": "8001"}, "postal_code", "9485 to 9498"),
+        ({"phone": "call me"}, "phone", "phone number"),
+        ({"shipping": "drone"}, "shipping", "how you want"),
+    ],
+)
+def test_a_bad_field_is_explained_next_to_it_and_the_input_kept(client, settings, change, field, message):
+    add_mug(client, settings)
+    response = client.post("/checkout", data=form(client, **{**ADDRESS, **change}), headers={"Accept-Language": "en"})
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in response.text
+    assert message in response.text
+    assert 'value="Bahnhofstrasse 1"' in response.text
+
+
+def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
+    from tests.integration.conftest import execute, query
+
+    add_mug(client, settings)
+    execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku = 'MUG'")
+    response = client.post("/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"})
+    assert response.status_code == 409
+    assert "not enough left of: MUG" in text_of(response.text)
+    assert query(settings.database_url, "SELECT count(*) FROM shop_order")[0][0] == 0
+    assert cart_lines(settings) == [("MUG", 1)]
+
+
+def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address(client, settings):
+    import asyncio
+
+    from storefront.db import Database
+    from storefront.orders.service import record_payment_intent
+
+    order = place(settings, fill_cart(settings, ("MUG", 1)))
+
+    async def attach():
+        database = Database(settings.database_url)
+        await record_payment_intent(database, order.id, "pi_ret_1", "pi_ret_1_secret_good")
+        await database.dispose()
+
+    asyncio.run(attach())
+    ok = client.get(
+        "/checkout/return",
+        params={
+            "payment_intent": "pi_ret_1",
+            "payment_intent_client_secret": "pi_ret_1_secret_good",
+            "redirect_status": "succeeded",
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    assert ok.headers["location"] == f"/orders/{order.public_token}"
+    assert "secret" not in ok.headers["location"]
+    assert ok.headers["referrer-policy"] == "no-referrer"
+    for params in (
+        {"payment_intent": "pi_ret_1", "payment_intent_client_secret": "pi_ret_1_secret_bad"},
+        {"payment_intent": "pi_other", "payment_intent_client_secret": "pi_ret_1_secret_good"},
+        {},
+    ):
+        wrong = client.get("/checkout/return", params=params, headers={"Accept-Language": "en"})
+        assert wrong.status_code == 404
+        assert "Anna" not in wrong.text and order.number not in wrong.text
+
+
+def test_an_order_page_needs_its_unguessable_token(client, settings):
+    order = pending_order(settings, ("MUG", 1))
+    assert client.get(f"/orders/{order.public_token[:-1]}x").status_code == 404
+    page = client.get(f"/orders/{order.public_token}", headers={"Accept-Language": "en"})
+    assert page.headers["cache-control"] == "no-store"
+    assert 'hx-trigger="load delay:1s"' in page.text and 'hx-swap="outerHTML"' in page.text
