@@ -63,6 +63,7 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
     env = {
         **os.environ,
         "STOREFRONT_SANDBOX_DB": str(workdir / "sandbox.sqlite"),
+        "STOREFRONT_OUTBOX_DIR": str(workdir / "outbox"),
         "STOREFRONT_DATABASE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
         "STOREFRONT_BASE_URL": url,
         "STOREFRONT_ENV": "development",
@@ -71,6 +72,7 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
     for command in (["database", "upgrade", "--no-prompt"], ["demo", "load"]):
         subprocess.run(run + command, cwd=ROOT, env=env, check=True, capture_output=True)
     SHOP_LOG.append(workdir / "shop.log")
+    SHOP_OUTBOX.append(workdir / "outbox")
     log = (workdir / "shop.log").open("w")
     process = subprocess.Popen(
         [*run, "run", "--host", "127.0.0.1", "--port", str(port)],
@@ -92,6 +94,13 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
 
 
 SHOP_LOG: list[Path] = []  # where the shop started here writes its log
+SHOP_OUTBOX: list[Path] = []  # and its e-mails
+
+
+@pytest.fixture(scope="session")
+def shop_outbox(base_url: str) -> Path | None:
+    """The folder the shop started here writes its e-mails to (None when --base-url points elsewhere)."""
+    return SHOP_OUTBOX[0] if SHOP_OUTBOX else None
 
 
 @pytest.fixture(scope="session")

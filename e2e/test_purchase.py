@@ -1,6 +1,8 @@
 """A customer buys with TWINT from the cart to a page that turns to "paid" by itself."""
 
 import re
+import time
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -9,7 +11,19 @@ from e2e.pages import CartPage, ProductPage
 from e2e.pages.checkout import CheckoutPage, PayPage
 
 
-def test_buy_one_product_end_to_end(page: Page, shop_log):
+def confirmation_email(outbox: Path, order_number: str, seconds: float = 10) -> str | None:
+    """The e-mail the outbox wrote for an order (the outbox sends every 2 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for path in outbox.glob("*.eml"):
+            text = path.read_text()
+            if order_number in text:
+                return text
+        time.sleep(0.1)
+    return None
+
+
+def test_buy_one_product_end_to_end(page: Page, shop_log, shop_outbox):
     ProductPage(page).open("enamel-mug").add_to_cart()
     CartPage(page).open()
     page.get_by_test_id("checkout").click()
@@ -19,6 +33,9 @@ def test_buy_one_product_end_to_end(page: Page, shop_log):
     expect(page).to_have_url(re.compile(r"/orders/[\w-]+$"))  # no secret in the address
     expect(order.status).to_contain_text("Paid. Thank you!")
     expect(order.cart_count).to_have_text("0")
+    if shop_outbox is not None:  # the confirmation e-mail is written (no SMTP here)
+        number = page.get_by_role("heading", level=1).inner_text().split()[-1]
+        assert confirmation_email(shop_outbox, number), "no confirmation e-mail"
     if shop_log is not None:  # R13: the client secret passed through the address bar, but no log line has it
         log = shop_log.read_text()
         assert "/checkout/return?" in log

@@ -38,6 +38,7 @@ from storefront.i18n import (
 from storefront.legal import legal_page
 from storefront.logs import install_redaction
 from storefront.money import format_chf, format_rate
+from storefront.orders.emails import OutboxSender
 from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import Gateway
 from storefront.payments.reconciler import ReconcilerTimer
@@ -173,8 +174,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         sandbox=sandbox_store,
     )
     reconciler = ReconcilerTimer(shop)
-    on_startup.append(reconciler.start)
-    on_shutdown.insert(0, reconciler.stop)
+    outbox = OutboxSender(
+        database, f"{settings.shop_name} <{settings.company_email}>", Path(settings.outbox_dir), settings.smtp_url
+    )
+    on_startup += [reconciler.start, outbox.start]
+    on_shutdown[:0] = [reconciler.stop, outbox.stop]
 
     return Litestar(
         route_handlers=[

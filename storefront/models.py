@@ -4,7 +4,7 @@ from advanced_alchemy.base import orm_registry
 
 from storefront.cart.models import Cart, CartLine
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
-from storefront.orders.models import Order, OrderLine, OrderStatus, ProcessedEvent
+from storefront.orders.models import Order, OrderLine, OrderStatus, OutboxEmail, ProcessedEvent
 
 metadata = orm_registry.metadata
 
@@ -15,6 +15,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "OutboxEmail",
     "ProcessedEvent",
     "Product",
     "ProductImage",

@@ -50,6 +50,8 @@ class Settings:
     company_email: str = "shop@example.ch"
     company_phone: str | None = None
     company_uid: str | None = None  # CHE-123.456.789
+    smtp_url: str | None = field(default=None, repr=False)  # smtp+starttls://user:pass@host:587; unset: .eml files
+    outbox_dir: str = str(VAR_DIR / "outbox")
 
     @property
     def production(self) -> bool:
@@ -82,6 +84,8 @@ class Settings:
             ),
             sandbox_db=reader.optional("STOREFRONT_SANDBOX_DB") or DEFAULT_SANDBOX_DB,
             **reader.company(required=production),
+            smtp_url=reader.optional("STOREFRONT_SMTP_URL"),
+            outbox_dir=reader.optional("STOREFRONT_OUTBOX_DIR") or str(VAR_DIR / "outbox"),
         )
         if production:
             settings.refuse_insecure_production()
@@ -177,8 +181,10 @@ class _Reader:
         }
         for key, value in values.items():
             if value is None and required:
-                raise SettingsError(f"STOREFRONT_{key.upper()}: required when STOREFRONT_ENV=production "
-                                    "(the imprint names the company, its address and an e-mail)")
+                raise SettingsError(
+                    f"STOREFRONT_{key.upper()}: required when STOREFRONT_ENV=production "
+                    "(the imprint names the company, its address and an e-mail)"
+                )
         if values["company_email"] is not None and "@" not in values["company_email"]:
             raise SettingsError(f"STOREFRONT_COMPANY_EMAIL: {values['company_email']!r} is not an e-mail address")
         chosen: dict[str, str | None] = {key: value for key, value in values.items() if value is not None}

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from storefront.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 # Commands the tests start (migrations, imports) keep the Stripe sandbox's state in memory, not in var/.
 os.environ.setdefault("STOREFRONT_SANDBOX_DB", ":memory:")
+os.environ.setdefault("STOREFRONT_OUTBOX_DIR", str(Path(tempfile.gettempdir()) / "storefront-test-outbox"))
 POSTGRES_URL = os.environ.get("STOREFRONT_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CATALOG_CSV = ROOT / "tests" / "catalog.csv"
@@ -109,6 +111,11 @@ async def reset_shop(url: str, catalog_csv: Path = CATALOG_CSV) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     asyncio.run(reset_shop(database_url))
-    return Settings(database_url=database_url, secret_key="test-secret-" + "x" * 32, sandbox_db=":memory:")
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-" + "x" * 32,
+        sandbox_db=":memory:",
+        outbox_dir=str(tmp_path / "outbox"),
+    )

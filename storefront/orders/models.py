@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,6 +55,7 @@ class Order(BigIntAuditBase):
     client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     payment_attempt: Mapped[int] = mapped_column(Integer, default=1)
     synced_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    language: Mapped[str] = mapped_column(String(5), default="de")  # for the e-mails about this order
     needs_refund: Mapped[bool] = mapped_column(Boolean, default=False)
     refund_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
@@ -83,3 +84,21 @@ class ProcessedEvent(_PlainBase):
     type: Mapped[str] = mapped_column(String(100))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"), nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class OutboxEmail(BigIntBase):
+    """An e-mail to send, written in the transaction that decided it (so it is sent exactly when the
+    change happened, even if the process stops right after); a sender delivers it later."""
+
+    __table_args__ = (UniqueConstraint("order_id", "kind"),)
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -16,6 +16,7 @@ from storefront.catalog.models import VatClass
 from storefront.catalog.service import Catalog, variant_t
 from storefront.checkout.shipping import ShippingMethod, shipping_price
 from storefront.db import Database, DbConnection
+from storefront.i18n import current_language
 from storefront.money import VatLine, vat_breakdown, vat_rate
 from storefront.orders.models import FINAL, Order, OrderLine, OrderStatus
 from storefront.payments.gateway import TWINT_MAX
@@ -145,6 +146,7 @@ async def place_order(
                 subtotal=subtotal,
                 total=total,
                 currency="chf",
+                language=current_language(),
                 payment_attempt=1,
                 needs_refund=False,
                 created_at=now,

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from storefront.cart.models import Cart, CartLine
 from storefront.db import Database, DbConnection
+from storefront.orders.emails import queue_paid_confirmation
 from storefront.orders.models import TRANSITIONS, Order, OrderStatus
 from storefront.orders.service import release_stock, reserve_again
 
@@ -115,7 +116,9 @@ async def _apply(connection: DbConnection, order_id: int, intent: Mapping[str, A
         return Applied(current, changed=True, note="late payment flagged for refund")
     if target == OrderStatus.CANCELLED:
         await release_stock(connection, order_id)
-    if target == OrderStatus.PAID and order.cart_token_hash:
-        await connection.execute(_EMPTY_CART, {"cart": order.cart_token_hash})
+    if target == OrderStatus.PAID:
+        if order.cart_token_hash:
+            await connection.execute(_EMPTY_CART, {"cart": order.cart_token_hash})
+        await queue_paid_confirmation(connection, order)
     await connection.execute(_SET_STATUS, {"order": order_id, "new_status": target.value, "now": now})
     return Applied(target, changed=True)

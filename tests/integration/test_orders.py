@@ -286,3 +286,34 @@ def test_a_changed_cart_gets_a_new_order_and_the_old_one_gives_its_stock_back(se
     assert second.id != first.id
     assert order_row(settings, first.id)[0] == "cancelled"
     assert stock(settings, "MUG") == 10  # 12 - 2, the first order's unit back
+
+
+def test_a_paid_order_queues_one_confirmation_and_the_outbox_sends_it(settings, tmp_path):
+    from email import message_from_bytes
+
+    from storefront.orders.emails import OutboxSender
+
+    order = paid_order(settings, ("MUG", 1))
+    apply(settings, order.id, intent(order, "succeeded"))
+    apply(settings, order.id, intent(order, "succeeded"))
+    assert query(settings.database_url, "SELECT count(*) FROM outbox_email")[0][0] == 1
+
+    async def send(database, _catalog):
+        sender = OutboxSender(database, "Storefront <shop@example.ch>", tmp_path)
+        return await sender.send_due(), await sender.send_due()
+
+    assert run(_with_database(settings, send)) == (1, 0)  # sent once
+    (eml,) = tmp_path.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes())
+    assert message["To"] == "anna@example.ch"
+    assert message["Subject"] == f"Ihre Bestellung {order.number}"  # the order was placed in German
+    body = message.get_payload(decode=True).decode()
+    assert "1 × Enamel Mug: CHF\xa022.00" in body
+    assert "inkl. 8.1\xa0% MWST" in body
+    assert query(settings.database_url, "SELECT sent_at IS NOT NULL FROM outbox_email")[0][0]
+
+
+def test_an_unpaid_order_sends_nothing(settings):
+    order = paid_order(settings, ("MUG", 1))
+    apply(settings, order.id, intent(order, "canceled"))
+    assert query(settings.database_url, "SELECT count(*) FROM outbox_email")[0][0] == 0

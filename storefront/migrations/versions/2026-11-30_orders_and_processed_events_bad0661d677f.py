@@ -85,6 +85,7 @@ def schema_upgrades() -> None:
     sa.Column('client_secret_hash', sa.String(length=64), nullable=True),
     sa.Column('payment_attempt', sa.Integer(), nullable=False),
     sa.Column('synced_at', sa.DateTimeUTC(timezone=True), nullable=True),
+    sa.Column('language', sa.String(length=5), nullable=False),
     sa.Column('needs_refund', sa.Boolean(), nullable=False),
     sa.Column('refund_reason', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTimeUTC(timezone=True), nullable=False),
@@ -124,6 +125,22 @@ def schema_upgrades() -> None:
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_line_order_id'), ['order_id'], unique=False)
 
+    op.create_table('outbox_email',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTimeUTC(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTimeUTC(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTimeUTC(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['order_id'], ['shop_order.id'], name=op.f('fk_outbox_email_order_id_shop_order'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_email')),
+    sa.UniqueConstraint('order_id', 'kind', name=op.f('uq_outbox_email_order_id'))
+    )
     # ### end Alembic commands ###
 
 def schema_downgrades() -> None:
@@ -132,6 +149,7 @@ def schema_downgrades() -> None:
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_line_order_id'))
 
+    op.drop_table('outbox_email')
     op.drop_table('order_line')
     op.drop_table('processed_event')
     with op.batch_alter_table('shop_order', schema=None) as batch_op:

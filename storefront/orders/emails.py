@@ -1,0 +1,173 @@
+"""E-mails about orders: written into the outbox in the transaction that decides them, sent later
+by `OutboxSender` (over SMTP when configured, otherwise as .eml files for a laptop or a test)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import Row, bindparam, insert, or_, select, update
+
+from storefront.db import Database, DbConnection
+from storefront.i18n import translations
+from storefront.money import format_chf, format_rate, vat_breakdown
+from storefront.orders.models import Order, OrderLine, OutboxEmail
+
+logger = logging.getLogger("storefront.orders")
+
+outbox_t = OutboxEmail.__table__
+order_t = Order.__table__
+line_t = OrderLine.__table__
+CLAIM_AGAIN_AFTER = dt.timedelta(minutes=2)  # a sender that stopped mid-way leaves its e-mail to another
+MAX_ATTEMPTS = 10
+
+_LINES = (
+    select(line_t.c.product_name, line_t.c.variant_label, line_t.c.quantity, line_t.c.unit_price, line_t.c.vat_class)
+    .where(line_t.c.order_id == bindparam("order"))
+    .order_by(line_t.c.id)
+)
+
+
+_ALREADY_QUEUED = select(outbox_t.c.id).where(
+    outbox_t.c.order_id == bindparam("order"), outbox_t.c.kind == bindparam("kind")
+)
+
+
+async def queue_paid_confirmation(connection: DbConnection, order: Row) -> None:
+    """The order confirmation, in the order's language; at most one per order (the caller holds the
+    order's row lock, so the check and the insert cannot interleave)."""
+    if await connection.scalar(_ALREADY_QUEUED, {"order": order.id, "kind": "order_paid"}) is not None:
+        return
+    language = order.language
+    t = translations(language)
+    lines = (await connection.execute(_LINES, {"order": order.id})).all()
+    rows = [
+        f"{line.quantity} × {line.product_name}{f' ({line.variant_label})' if line.variant_label else ''}: "
+        f"{format_chf(line.unit_price * line.quantity, language)}"
+        for line in lines
+    ]
+    vat = vat_breakdown(
+        [(line.unit_price * line.quantity, line.vat_class) for line in lines]
+        + ([(order.shipping_price, "standard")] if order.shipping_price else []),
+        order.created_at.date(),
+    )
+    body = "\n".join(
+        [
+            t.gettext("Hello %(name)s,") % {"name": order.name},
+            "",
+            t.gettext("thank you for your order %(number)s. We have received your payment with TWINT.")
+            % {"number": order.number},
+            "",
+            *rows,
+            f"{t.gettext('Delivery')}: {format_chf(order.shipping_price, language)}",
+            f"{t.gettext('Total')}: {format_chf(order.total, language)}",
+            *[
+                t.gettext("incl. %(rate)s VAT on %(amount)s")
+                % {"rate": format_rate(line.rate), "amount": format_chf(line.gross, language)}
+                + f": {format_chf(line.vat, language)}"
+                for line in vat
+            ],
+            "",
+            t.gettext("Delivery to") + ":",
+            order.name,
+            order.street,
+            f"{order.postal_code} {order.city}",
+            order.country,
+        ]
+    )
+    await connection.execute(
+        insert(outbox_t).values(
+            order_id=order.id,
+            kind="order_paid",
+            recipient=order.email,
+            subject=t.gettext("Your order %(number)s") % {"number": order.number},
+            body=body,
+            created_at=dt.datetime.now(dt.UTC),
+            attempts=0,
+        )
+    )
+
+
+_CLAIM = (
+    update(outbox_t)
+    .where(
+        outbox_t.c.sent_at.is_(None),
+        outbox_t.c.attempts < MAX_ATTEMPTS,
+        or_(outbox_t.c.claimed_at.is_(None), outbox_t.c.claimed_at < bindparam("stale_before")),
+    )
+    .values(claimed_at=bindparam("now"), attempts=outbox_t.c.attempts + 1)
+    .returning(outbox_t.c.id, outbox_t.c.recipient, outbox_t.c.subject, outbox_t.c.body, outbox_t.c.order_id)
+)
+_SENT = update(outbox_t).where(outbox_t.c.id == bindparam("email")).values(sent_at=bindparam("now"), last_error=None)
+_FAILED = (
+    update(outbox_t).where(outbox_t.c.id == bindparam("email")).values(claimed_at=None, last_error=bindparam("error"))
+)
+
+
+class OutboxSender:
+    def __init__(
+        self, database: Database, sender: str, outbox_dir: Path, smtp_url: str | None = None, interval_s: float = 2.0
+    ) -> None:
+        self.database = database
+        self.sender = sender
+        self.outbox_dir = outbox_dir
+        self.smtp_url = smtp_url
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+            except Exception:
+                logger.exception("outbox round failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def send_due(self) -> int:
+        now = dt.datetime.now(dt.UTC)
+        async with self.database.write() as connection:
+            claimed = (await connection.execute(_CLAIM, {"now": now, "stale_before": now - CLAIM_AGAIN_AFTER})).all()
+        for email in claimed:
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = self.sender, email.recipient, email.subject
+            message["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
+            message.set_content(email.body)
+            try:
+                await asyncio.to_thread(self._deliver, message, f"order-{email.order_id}-{email.id}")
+            except (OSError, smtplib.SMTPException) as error:
+                async with self.database.write() as connection:
+                    await connection.execute(_FAILED, {"email": email.id, "error": str(error)[:500]})
+                continue
+            async with self.database.write() as connection:
+                await connection.execute(_SENT, {"email": email.id, "now": dt.datetime.now(dt.UTC)})
+        return len(claimed)
+
+    def _deliver(self, message: EmailMessage, name: str) -> None:
+        if not self.smtp_url:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            (self.outbox_dir / f"{name}.eml").write_bytes(bytes(message))
+            return
+        parts = urlsplit(self.smtp_url)
+        smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+        with smtp_class(
+            parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 587), timeout=20
+        ) as smtp:
+            if parts.scheme == "smtp+starttls":
+                smtp.starttls()
+            if parts.username:
+                smtp.login(unquote(parts.username), unquote(parts.password or ""))
+            smtp.send_message(message)
