@@ -105,12 +105,19 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
             pass
 
         @payments.command(name="reconcile", help="Settle orders still unpaid after the TWINT window with Stripe.")
-        @click.option("--older-than-minutes", default=15, show_default=True, type=click.IntRange(0, 7 * 24 * 60))
+        @click.option(
+            "--older-than-minutes",
+            default=None,
+            type=click.IntRange(0, 7 * 24 * 60),
+            help="Default: STOREFRONT_TWINT_WINDOW_MINUTES (15).",
+        )
         def reconcile_command(app: Litestar, older_than_minutes: int) -> None:
             import datetime as dt
 
             from storefront.payments.reconciler import reconcile
 
+            if older_than_minutes is None:
+                older_than_minutes = app.state.shop.settings.twint_window_minutes
             report = asyncio.run(reconcile(app.state.shop, dt.timedelta(minutes=older_than_minutes)))
             for number, outcome in report.outcomes.items():
                 click.echo(f"order {number}: {outcome}")

@@ -52,6 +52,7 @@ class Settings:
     company_uid: str | None = None  # CHE-123.456.789
     smtp_url: str | None = field(default=None, repr=False)  # smtp+starttls://user:pass@host:587; unset: .eml files
     outbox_dir: str = str(VAR_DIR / "outbox")
+    twint_window_minutes: int = 15  # unpaid orders older than this are settled by the reconciler
 
     @property
     def production(self) -> bool:
@@ -86,6 +87,7 @@ class Settings:
             **reader.company(required=production),
             smtp_url=reader.optional("STOREFRONT_SMTP_URL"),
             outbox_dir=reader.optional("STOREFRONT_OUTBOX_DIR") or str(VAR_DIR / "outbox"),
+            twint_window_minutes=reader.integer("STOREFRONT_TWINT_WINDOW_MINUTES", 15, low=1, high=7 * 24 * 60),
         )
         if production:
             settings.refuse_insecure_production()

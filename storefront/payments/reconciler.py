@@ -106,7 +106,7 @@ class ReconcilerTimer:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                report = await reconcile(self.shop)
+                report = await reconcile(self.shop, dt.timedelta(minutes=self.shop.settings.twint_window_minutes))
                 if report.outcomes:
                     logger.info("reconciler: %s", report.outcomes)
             except Exception:

@@ -112,3 +112,31 @@ def test_recent_orders_are_left_alone(settings, stripe_sandbox):
     report = run(shop_for(settings, url), reconcile)
     assert report.checked == 0
     assert status(settings, order.id)[0] == "pending_payment"
+
+
+def test_twenty_concurrent_pay_attempts_create_one_payment_intent(settings, stripe_sandbox):
+    """R3: however often the pay step runs at once, the order gets one PaymentIntent."""
+    url, account = stripe_sandbox
+    order = place(settings, fill_cart(settings, ("MUG", 1)))
+    before = len(account.store.events())
+
+    async def twenty(shop):
+        return await asyncio.gather(*(start_payment(shop, order.id) for _ in range(20)))
+
+    run(shop_for(settings, url), twenty)
+    intent_id = status(settings, order.id)[1]
+    created = [e for _seq, e in account.store.events()[before:] if e["type"] == "payment_intent.created"]
+    assert [e["data"]["object"]["id"] for e in created] == [intent_id]
+
+
+def test_many_polling_tabs_ask_stripe_at_most_once_per_interval(settings, stripe_sandbox):
+    """R25: 200 polls of one pending order at once: one of them may ask Stripe."""
+    from storefront.orders.service import claim_sync
+
+    url, _account = stripe_sandbox
+    order = place(settings, fill_cart(settings, ("MUG", 1)))
+
+    async def polls(shop):
+        return await asyncio.gather(*(claim_sync(shop.database, order.id, 5.0) for _ in range(200)))
+
+    assert sum(run(shop_for(settings, url), polls)) == 1
