@@ -41,7 +41,7 @@ from storefront.money import format_chf, format_rate
 from storefront.orders.emails import OutboxSender
 from storefront.orders.routes import checkout_return, order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import Gateway
-from storefront.payments.reconciler import ReconcilerTimer
+from storefront.payments.reconciler import reconciler
 from storefront.payments.routes import stripe_webhook
 from storefront.sandbox.app import MOUNT_PATH, sandbox_router
 from storefront.sandbox.store import SandboxStore
@@ -173,12 +173,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         gateway=Gateway(settings),
         sandbox=sandbox_store,
     )
-    reconciler = ReconcilerTimer(shop)
     outbox = OutboxSender(
         database, f"{settings.shop_name} <{settings.company_email}>", Path(settings.outbox_dir), settings.smtp_url
-    )
-    on_startup += [reconciler.start, outbox.start]
-    on_shutdown[:0] = [reconciler.stop, outbox.stop]
+    ).periodic()
+    reconciling = reconciler(shop)
+    on_startup += [reconciling.start, outbox.start]
+    on_shutdown[:0] = [reconciling.stop, outbox.stop]
 
     return Litestar(
         route_handlers=[

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
+from storefront.background import Periodic
 from storefront.db import Database, DbConnection
 from storefront.i18n import translations
 from storefront.money import format_chf, format_rate, vat_breakdown
@@ -119,23 +120,9 @@ class OutboxSender:
         self.outbox_dir = outbox_dir
         self.smtp_url = smtp_url
         self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except Exception:
-                logger.exception("outbox round failed")
-            await asyncio.sleep(self.interval_s)
+    def periodic(self) -> Periodic:
+        return Periodic("outbox", self.send_due, self.interval_s)
 
     async def send_due(self) -> int:
         now = dt.datetime.now(dt.UTC)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
@@ -134,13 +134,7 @@ async def place_order(
                 public_token=public_token,
                 status=OrderStatus.PENDING_PAYMENT.value,
                 cart_token_hash=token_hash,
-                email=customer.email,
-                name=customer.name,
-                phone=customer.phone,
-                street=customer.street,
-                postal_code=customer.postal_code,
-                city=customer.city,
-                country=customer.country,
+                **asdict(customer),
                 shipping_method=shipping.code,
                 shipping_price=shipping_cost,
                 subtotal=subtotal,
@@ -189,16 +183,7 @@ async def _open_order_for(
             await connection.execute(
                 update(order_t)
                 .where(order_t.c.id == order.id)
-                .values(
-                    email=customer.email,
-                    name=customer.name,
-                    phone=customer.phone,
-                    street=customer.street,
-                    postal_code=customer.postal_code,
-                    city=customer.city,
-                    country=customer.country,
-                    updated_at=dt.datetime.now(dt.UTC),
-                )
+                .values(**asdict(customer), updated_at=dt.datetime.now(dt.UTC))
             )
             placed = PlacedOrder(order.id, order.number, order.public_token, order.total)
             continue

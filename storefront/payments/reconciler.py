@@ -6,7 +6,6 @@ run it at once: each order is claimed by one of them per interval."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 import stripe
 from sqlalchemy import bindparam, select
 
+from storefront.background import Periodic
 from storefront.orders.models import OrderStatus
 from storefront.orders.service import OrderView, claim_sync, find_order, order_t, record_payment_intent
 from storefront.payments.gateway import OrderForPayment, PaymentUnavailable
@@ -86,28 +86,12 @@ async def _settle(shop: Shop, order: OrderView) -> str:
     return f"{'cancelled' if intent.status == 'canceled' else 'caught up'}: {applied.status}"
 
 
-class ReconcilerTimer:
-    """Runs `reconcile` every INTERVAL_S in each worker."""
+def reconciler(shop: Shop) -> Periodic:
+    """Every INTERVAL_S in each worker, the first round a while after start-up."""
 
-    def __init__(self, shop: Shop, interval_s: float = INTERVAL_S) -> None:
-        self.shop = shop
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+    async def round_() -> None:
+        report = await reconcile(shop, dt.timedelta(minutes=shop.settings.twint_window_minutes))
+        if report.outcomes:
+            logger.info("reconciler: %s", report.outcomes)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reconciler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                report = await reconcile(self.shop, dt.timedelta(minutes=self.shop.settings.twint_window_minutes))
-                if report.outcomes:
-                    logger.info("reconciler: %s", report.outcomes)
-            except Exception:
-                logger.exception("reconciler round failed")
+    return Periodic("reconciler", round_, INTERVAL_S, first_delay_s=INTERVAL_S)

@@ -5,7 +5,6 @@ signed afresh. The fault switches decide when, how often and in which order."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from storefront.background import Periodic
 from storefront.sandbox.faults import Switches
 from storefront.sandbox.store import SandboxStore
 
@@ -122,30 +122,17 @@ class WebhookSender:
 
     def __init__(self, store: SandboxStore, poll_s: float = 0.1) -> None:
         self.store = store
-        self.poll_s = poll_s
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("sandbox-webhooks", self.deliver_due, poll_s)
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False)
-        self._task = asyncio.create_task(self._run(), name="sandbox-webhooks")
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._periodic.stop()
         if self._client is not None:
             await self._client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent = await self.deliver_due()
-            except Exception:
-                logger.exception("webhook delivery round failed")
-                sent = 0
-            if not sent:
-                await asyncio.sleep(self.poll_s)
 
     async def deliver_due(self) -> int:
         batch = self._claim()
