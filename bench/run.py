@@ -318,6 +318,7 @@ def main() -> int:
             "STOREFRONT_DATABASE_URL": url,
             "STOREFRONT_DEBUG": "0",
             "STOREFRONT_SANDBOX_DB": str(workdir / f"{name}-sandbox.sqlite"),
+            "STOREFRONT_OUTBOX_DIR": str(workdir / f"{name}-outbox"),
             "STOREFRONT_MAX_LINE_QUANTITY": "10000",
             "PYTHONPATH": str(ROOT),
         }
