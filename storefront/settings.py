@@ -53,6 +53,7 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)  # smtp+starttls://user:pass@host:587; unset: .eml files
     outbox_dir: str = str(VAR_DIR / "outbox")
     twint_window_minutes: int = 15  # unpaid orders older than this are settled by the reconciler
+    free_shipping_from: int = 100_00  # Rappen: orders of this much or more ship free
 
     @property
     def production(self) -> bool:
@@ -88,6 +89,7 @@ class Settings:
             smtp_url=reader.optional("STOREFRONT_SMTP_URL"),
             outbox_dir=reader.optional("STOREFRONT_OUTBOX_DIR") or str(VAR_DIR / "outbox"),
             twint_window_minutes=reader.integer("STOREFRONT_TWINT_WINDOW_MINUTES", 15, low=1, high=7 * 24 * 60),
+            free_shipping_from=reader.chf("STOREFRONT_FREE_SHIPPING_FROM", 100_00),
         )
         if production:
             settings.refuse_insecure_production()
@@ -150,6 +152,17 @@ class _Reader:
         if not low <= number <= high:
             raise SettingsError(f"{name}: {number} is outside {low}..{high}")
         return number
+
+    def chf(self, name: str, default: int) -> int:
+        from storefront.money import parse_chf
+
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            return parse_chf(value)
+        except ValueError:
+            raise SettingsError(f"{name}: {value!r} is not a CHF amount such as 100.00") from None
 
     def secret(self, name: str, *, required: bool) -> str:
         value = self.optional(name)

@@ -9,7 +9,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from storefront.checkout.form import COUNTRIES, CheckoutForm
-from storefront.checkout.shipping import FREE_SHIPPING_FROM, SHIPPING_METHODS
+from storefront.checkout.shipping import SHIPPING_METHODS
 from storefront.i18n import gettext as _
 from storefront.orders.service import OrderRefused, place_order
 from storefront.page_state import read_page_state
@@ -46,7 +46,7 @@ async def _form_page(
         form=form,
         methods=SHIPPING_METHODS,
         countries=COUNTRIES,
-        free_shipping_from=FREE_SHIPPING_FROM,
+        free_shipping_from=shop.settings.free_shipping_from,
         error=error,
         headers={"Cache-Control": "no-store"},
     )
@@ -64,7 +64,15 @@ async def place(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template |
     if not form.valid or token is None:
         return await _form_page(request, shop, form, status_code=422)
     try:
-        placed = await place_order(shop.database, shop.catalog, token, form.customer(), form.shipping(), swiss_today())
+        placed = await place_order(
+            shop.database,
+            shop.catalog,
+            token,
+            form.customer(),
+            form.shipping(),
+            swiss_today(),
+            free_shipping_from=shop.settings.free_shipping_from,
+        )
     except OrderRefused as refused:
         return await _form_page(request, shop, form, status_code=409, error=_refusal(refused))
     await start_payment(shop, placed.id)

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from storefront.i18n import N_
 
-FREE_SHIPPING_FROM = 100_00  # Rappen: orders of CHF 100.00 or more ship free
-
 
 @dataclass(frozen=True, slots=True)
 class ShippingMethod:
@@ -28,5 +26,6 @@ def shipping_method(code: str) -> ShippingMethod | None:
     return next((method for method in SHIPPING_METHODS if method.code == code), None)
 
 
-def shipping_price(method: ShippingMethod, subtotal: int, free_from: int = FREE_SHIPPING_FROM) -> int:
+def shipping_price(method: ShippingMethod, subtotal: int, free_from: int) -> int:
+    """Free from `free_from` Rappen of goods (STOREFRONT_FREE_SHIPPING_FROM)."""
     return 0 if subtotal >= free_from else method.price

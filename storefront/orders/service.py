@@ -89,7 +89,13 @@ _ORDER_LINES = select(order_line_t.c.variant_id, order_line_t.c.quantity).where(
 
 
 async def place_order(
-    database: Database, catalog: Catalog, cart_token: str, customer: Customer, shipping: ShippingMethod, on: dt.date
+    database: Database,
+    catalog: Catalog,
+    cart_token: str,
+    customer: Customer,
+    shipping: ShippingMethod,
+    on: dt.date,
+    free_shipping_from: int = 100_00,
 ) -> PlacedOrder:
     """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid."""
     token_hash = hash_token(cart_token)
@@ -112,7 +118,7 @@ async def place_order(
         if unavailable:
             raise OrderRefused("unavailable", tuple(unavailable))
         subtotal = sum(snapshot.variants[variant_id].price * quantity for variant_id, quantity in lines)
-        shipping_cost = shipping_price(shipping, subtotal)
+        shipping_cost = shipping_price(shipping, subtotal, free_shipping_from)
         total = subtotal + shipping_cost
         if total > TWINT_MAX:
             raise OrderRefused("above_twint_limit")

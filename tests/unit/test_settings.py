@@ -43,6 +43,7 @@ def test_a_complete_production_environment_is_accepted_with_secure_cookies():
         ("STOREFRONT_BASE_URL", "https://shop.example.ch/path", "STOREFRONT_BASE_URL:"),
         ("STOREFRONT_DATABASE_URL", "mysql://u:secret@h/db", "STOREFRONT_DATABASE_URL: 'h/db' is not"),
         ("STOREFRONT_SECRET_KEY", "short", "STOREFRONT_SECRET_KEY: must be at least 32 characters"),
+        ("STOREFRONT_FREE_SHIPPING_FROM", "100,00", "STOREFRONT_FREE_SHIPPING_FROM: '100,00' is not a CHF amount"),
     ],
 )
 def test_a_bad_value_names_its_variable_in_one_line(name, value, message):
