@@ -14,6 +14,7 @@ from storefront.orders.service import OrderView, find_order, secret_hash
 from storefront.page_state import read_page_state
 from storefront.payments.checkout import start_payment, sync_with_stripe
 from storefront.payments.gateway import PaymentUnavailable
+from storefront.payments.service import apply_payment_state
 from storefront.web import Shop, render
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -40,7 +41,7 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
     except PaymentUnavailable:
         return render(shop, request, "orders/pay.html", status_code=503, unavailable=True, **context)
     if intent.status in {"succeeded", "canceled"}:
-        await sync_with_stripe(shop, order)
+        await apply_payment_state(shop.database, order.id, intent.to_dict())  # the intent just read
         return Redirect(f"/orders/{token}", status_code=303)
     return render(
         shop,

@@ -12,7 +12,6 @@ import logging
 import secrets
 import sqlite3
 import time
-from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -182,7 +181,3 @@ class WebhookSender:
                 " updated = ? WHERE id = ?",
                 (state, due, attempts, status, error, now, delivery["id"]),
             )
-
-
-def switches_dict(switches: Switches) -> dict[str, Any]:
-    return asdict(switches)
