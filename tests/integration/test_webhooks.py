@@ -182,3 +182,4 @@ def test_the_webhook_needs_no_csrf_token(client, settings):
     order = pending_order(settings, ("MUG", 1))
     client.cookies.clear()
     assert deliver(client, event(order, "payment_intent.succeeded", "succeeded"), secret_of(client)).status_code == 200
+    assert order_status(settings, order.id) == "paid"

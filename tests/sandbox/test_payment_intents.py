@@ -235,10 +235,16 @@ def test_stripe_js_confirms_with_the_publishable_key(client, sandbox):
     assert "metadata" not in response.json()
 
 
-def test_a_publishable_key_cannot_create_or_cancel(sandbox):
+def test_a_publishable_key_cannot_create_or_cancel(client, sandbox):
     publishable = stripe.StripeClient(PUBLISHABLE_KEY, base_addresses={"api": sandbox.url})
+    before = len(sandbox.store.events())
     with pytest.raises(stripe.AuthenticationError):
         publishable.v1.payment_intents.create(params=PARAMS)
+    assert len(sandbox.store.events()) == before  # nothing was created
+    intent = client.v1.payment_intents.create(params=PARAMS)
+    with pytest.raises(stripe.AuthenticationError):
+        publishable.v1.payment_intents.cancel(intent.id)
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
 
 
 def test_the_same_idempotency_key_replays_the_first_answer(client, sandbox):
