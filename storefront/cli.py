@@ -111,17 +111,22 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
             type=click.IntRange(0, 7 * 24 * 60),
             help="Default: STOREFRONT_TWINT_WINDOW_MINUTES (15).",
         )
-        def reconcile_command(app: Litestar, older_than_minutes: int) -> None:
+        @click.option("--order", "order_number", default=None, help="Settle only this unpaid order, whatever its age.")
+        def reconcile_command(app: Litestar, older_than_minutes: int, order_number: str | None) -> None:
             import datetime as dt
 
             from storefront.payments.reconciler import reconcile
 
             if older_than_minutes is None:
                 older_than_minutes = app.state.shop.settings.twint_window_minutes
-            report = asyncio.run(reconcile(app.state.shop, dt.timedelta(minutes=older_than_minutes)))
+            window = dt.timedelta(minutes=older_than_minutes)
+            report = asyncio.run(reconcile(app.state.shop, window, order_number=order_number))
             for number, outcome in report.outcomes.items():
                 click.echo(f"order {number}: {outcome}")
-            click.echo(f"{report.checked} unpaid order(s) older than {older_than_minutes} min checked")
+            if order_number is not None and not report.checked:
+                raise click.ClickException(f"order {order_number} is not an unpaid order of this shop")
+            if order_number is None:
+                click.echo(f"{report.checked} unpaid order(s) older than {older_than_minutes} min checked")
 
         @cli.group(help="The demo shop.")
         def demo() -> None:

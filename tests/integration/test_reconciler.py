@@ -114,6 +114,19 @@ def test_recent_orders_are_left_alone(settings, stripe_sandbox):
     assert status(settings, order.id)[0] == "pending_payment"
 
 
+def test_one_order_named_by_its_number_is_settled_now_and_no_other(settings, stripe_sandbox):
+    url, _account = stripe_sandbox
+    named = place(settings, fill_cart(settings, ("MUG", 1)))
+    other = place(settings, fill_cart(settings, ("MUG", 1)))
+    for order in (named, other):
+        run(shop_for(settings, url), lambda shop, order=order: start_payment(shop, order.id))
+    report = run(shop_for(settings, url), lambda shop: reconcile(shop, order_number=named.number))
+    assert report.outcomes == {named.number: "cancelled: cancelled"}
+    assert status(settings, named.id)[0] == "cancelled"
+    assert status(settings, other.id)[0] == "pending_payment"
+    assert run(shop_for(settings, url), lambda shop: reconcile(shop, order_number=named.number)).checked == 0
+
+
 def test_twenty_concurrent_pay_attempts_create_one_payment_intent(settings, stripe_sandbox):
     """R3: however often the pay step runs at once, the order gets one PaymentIntent."""
     url, account = stripe_sandbox
