@@ -4,16 +4,22 @@ launches Debian's Chromium when Playwright has no browser of its own."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from e2e.backstage import LocalShop, Sandbox, ShopRecords
+from e2e.pages import Address
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
@@ -25,10 +31,43 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# Waits are on what the page shows; a payment's status may take a poll or two (1 s each) to turn.
+expect.set_options(timeout=15_000)
+
+
+JOURNEY_DOCS: dict[str, str] = {}  # node id → the first line of the journey's docstring
+JOURNEYS: list[tuple[str, str, float]] = []  # (outcome, node id, seconds), as they finish
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(ROOT / "e2e"):
             item.add_marker(pytest.mark.e2e)
+            doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+            JOURNEY_DOCS[item.nodeid] = doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in JOURNEY_DOCS:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        JOURNEYS.append((report.outcome, report.nodeid, report.duration))
+    elif report.when == "teardown" and report.failed:
+        JOURNEYS.append(("error", report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """One line per journey: outcome, time, name and what it shows; where the evidence of failures is."""
+    if not JOURNEYS:
+        return
+    terminalreporter.write_sep("-", "journeys")
+    for outcome, nodeid, seconds in JOURNEYS:
+        name = nodeid.removeprefix("e2e/").replace("[chromium]", "")
+        doc = JOURNEY_DOCS.get(nodeid, "")
+        terminalreporter.write_line(f"{outcome.upper():7} {seconds:5.1f} s  {name}" + (f"  ({doc})" if doc else ""))
+    if any(outcome in {"failed", "error"} for outcome, _n, _s in JOURNEYS):
+        output = config.getoption("output", "test-results")
+        terminalreporter.write_line(f"trace and screenshot of each failed journey: {output}/<journey>/")
 
 
 def _free_port() -> int:
@@ -52,10 +91,11 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, seconds: float = 30
 
 
 @pytest.fixture(scope="session")
-def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    configured = pytestconfig.getoption("base_url", None)
-    if configured:
-        yield configured.rstrip("/")
+def local_shop(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalShop | None]:
+    """Starts a shop with its sandbox on a free port, a throw-away database and e-mail folder;
+    stops it afterwards, also on failure. None when --base-url points at a running shop."""
+    if pytestconfig.getoption("base_url", None):
+        yield None
         return
     workdir = tmp_path_factory.mktemp("shop")
     port = _free_port()
@@ -68,14 +108,14 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
         "STOREFRONT_BASE_URL": url,
         "STOREFRONT_ENV": "development",
     }
-    run = [sys.executable, "-m", "storefront"]
-    for command in (["database", "upgrade", "--no-prompt"], ["demo", "load"]):
-        subprocess.run(run + command, cwd=ROOT, env=env, check=True, capture_output=True)
-    SHOP_LOG.append(workdir / "shop.log")
-    SHOP_OUTBOX.append(workdir / "outbox")
-    log = (workdir / "shop.log").open("w")
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
+        env.pop(name, None)  # this shop pays through its own sandbox
+    shop = LocalShop(url, env, workdir / "shop.sqlite", workdir / "shop.log", workdir / "outbox")
+    shop.command("database", "upgrade", "--no-prompt")
+    shop.command("demo", "load")
+    log = shop.log.open("w")
     process = subprocess.Popen(
-        [*run, "run", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "storefront", "run", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -83,7 +123,7 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
     )
     try:
         _wait_until_healthy(url, process)
-        yield url
+        yield shop
     finally:
         process.terminate()
         try:
@@ -93,20 +133,48 @@ def base_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFacto
         log.close()
 
 
-SHOP_LOG: list[Path] = []  # where the shop started here writes its log
-SHOP_OUTBOX: list[Path] = []  # and its e-mails
+@pytest.fixture(scope="session")
+def base_url(pytestconfig: pytest.Config, local_shop: LocalShop | None) -> str:
+    return local_shop.url if local_shop else pytestconfig.getoption("base_url").rstrip("/")
+
+
+@pytest.fixture
+def records(local_shop: LocalShop | None) -> ShopRecords | None:
+    """The shop's own records, when the suite started the shop (None against --base-url)."""
+    return ShopRecords(local_shop) if local_shop else None
 
 
 @pytest.fixture(scope="session")
-def shop_outbox(base_url: str) -> Path | None:
-    """The folder the shop started here writes its e-mails to (None when --base-url points elsewhere)."""
-    return SHOP_OUTBOX[0] if SHOP_OUTBOX else None
+def _sandbox(base_url: str) -> Sandbox | None:
+    sandbox = Sandbox(base_url)
+    return sandbox if sandbox.available() else None
 
 
-@pytest.fixture(scope="session")
-def shop_log(base_url: str) -> Path | None:
-    """The log of the shop these tests started (None when --base-url points elsewhere)."""
-    return SHOP_LOG[0] if SHOP_LOG else None
+@pytest.fixture
+def sandbox(_sandbox: Sandbox | None, base_url: str) -> Iterator[Sandbox]:
+    """The shop's offline Stripe sandbox, its switches back to normal after the test."""
+    if _sandbox is None:
+        pytest.skip(f"needs the offline Stripe sandbox's switches; the shop at {base_url} pays through Stripe itself")
+    _sandbox.reset()
+    try:
+        yield _sandbox
+    finally:
+        _sandbox.reset()
+
+
+@pytest.fixture
+def needs_local_shop(local_shop: LocalShop | None) -> LocalShop:
+    """For journeys that need the shop's command line (e.g. the reconciler) or its e-mails."""
+    if local_shop is None:
+        pytest.skip("needs the shop's command line, which only the shop this suite starts offers (not --base-url)")
+    return local_shop
+
+
+@pytest.fixture
+def address(request: pytest.FixtureRequest) -> Address:
+    """A customer with an e-mail address of their own, so a journey finds its orders and no other."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_"))[:40].strip("-")
+    return Address(email=f"qa-{name}-{uuid.uuid4().hex[:8]}@example.ch")
 
 
 def _system_chromium() -> str | None:

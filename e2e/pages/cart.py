@@ -3,6 +3,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator
 
 from e2e.pages.base import ShopPage
+from e2e.pages.checkout import CheckoutPage
 
 
 class CartPage(ShopPage):
@@ -22,6 +23,23 @@ class CartPage(ShopPage):
     def remove(self, sku: str) -> CartPage:
         self.line(sku).get_by_role("button", name="Remove").click()
         return self
+
+    def checkout(self) -> CheckoutPage:
+        self.page.get_by_test_id("checkout").click()
+        return CheckoutPage(self.page)
+
+    @property
+    def twint_limit(self) -> Locator:
+        """Why the cart cannot be paid with TWINT (above CHF 5'000); shown instead of "Checkout"."""
+        return self.page.get_by_test_id("twint-limit")
+
+    @property
+    def checkout_button(self) -> Locator:
+        return self.page.get_by_test_id("checkout")
+
+    @property
+    def vat_lines(self) -> Locator:
+        return self.page.get_by_test_id("vat-line")
 
     @property
     def subtotal(self) -> Locator:

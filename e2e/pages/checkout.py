@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator
 
 from e2e.pages.base import ShopPage
+from e2e.pages.review import ReviewPage
 
 
 @dataclass(frozen=True)
@@ -16,14 +17,18 @@ class Address:
     city: str = "Zürich"
 
 
+B_POST = "Swiss Post B-Post (2-3 working days)"
+PICK_UP = "Pick-up in our shop"
+
+
 class CheckoutPage(ShopPage):
+    """Step 1: the delivery address and how the parcel travels."""
+
     def open(self) -> CheckoutPage:
         self.page.goto("/checkout")
         return self
 
-    def fill(
-        self, address: Address = Address(), delivery: str = "Swiss Post B-Post (2-3 working days)"
-    ) -> CheckoutPage:
+    def fill(self, address: Address = Address(), delivery: str = B_POST) -> CheckoutPage:
         self.page.get_by_label("E-mail").fill(address.email)
         self.page.get_by_label("First and last name").fill(address.name)
         self.page.get_by_label("Street and number").fill(address.street)
@@ -32,46 +37,17 @@ class CheckoutPage(ShopPage):
         self.page.get_by_role("radio", name=delivery).check()
         return self
 
-    def continue_to_review(self) -> PayPage:
+    def continue_to_review(self) -> ReviewPage:
+        """Places the order (stock is reserved now) and shows the review page, or this form with a message."""
         self.page.get_by_test_id("to-review").click()
-        return PayPage(self.page)
+        self.page.wait_for_load_state()
+        return ReviewPage(self.page)
+
+    @property
+    def error(self) -> Locator:
+        """The message above the form when the order could not be placed (e.g. sold out meanwhile)."""
+        return self.page.get_by_test_id("checkout-error")
 
     def error_for(self, label: str) -> Locator:
         field_id = self.page.get_by_label(label).get_attribute("id")
         return self.page.locator(f"#{field_id}-error")
-
-
-class PayPage(ShopPage):
-    @property
-    def total(self) -> Locator:
-        return self.page.get_by_test_id("order-total")
-
-    def pay_with_twint(self) -> TwintPage:
-        self.page.get_by_test_id("pay-button").click()
-        self.page.get_by_test_id("twint-page").wait_for()
-        return TwintPage(self.page)
-
-
-class TwintPage:
-    """The sandbox's TWINT page (with Stripe test keys, Stripe's own test page has the same buttons)."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-
-    def authorize(self) -> OrderPage:
-        self.page.get_by_role("button", name="Authorize test payment").click()
-        return OrderPage(self.page)
-
-    def fail(self) -> OrderPage:
-        self.page.get_by_role("button", name="Fail test payment").click()
-        return OrderPage(self.page)
-
-
-class OrderPage(ShopPage):
-    @property
-    def status(self) -> Locator:
-        return self.page.get_by_test_id("payment-status")
-
-    def try_again(self) -> PayPage:
-        self.page.get_by_role("link", name="Try again with TWINT").click()
-        return PayPage(self.page)

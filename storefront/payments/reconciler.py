@@ -57,8 +57,10 @@ async def reconcile(shop: Shop, window: dt.timedelta = TWINT_WINDOW, order_numbe
         else:
             found = await connection.execute(_STALE_ORDERS, {"before": dt.datetime.now(dt.UTC) - window})
         stale = [row.id for row in found]
+    # A named order is settled even if a status poll asked Stripe a moment ago.
+    claim_interval_s = 0.0 if order_number is not None else INTERVAL_S / 2
     for order_id in stale:
-        if not await claim_sync(shop.database, order_id, INTERVAL_S / 2):
+        if not await claim_sync(shop.database, order_id, claim_interval_s):
             continue  # another worker has it
         report.checked += 1
         order = await find_order(shop.database, order_id=order_id)

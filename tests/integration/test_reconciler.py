@@ -10,6 +10,7 @@ import pytest
 from storefront.assets import AssetManifest
 from storefront.catalog.service import Catalog
 from storefront.db import Database
+from storefront.orders.service import claim_sync
 from storefront.payments.checkout import start_payment
 from storefront.payments.gateway import Gateway
 from storefront.payments.reconciler import reconcile
@@ -120,6 +121,7 @@ def test_one_order_named_by_its_number_is_settled_now_and_no_other(settings, str
     other = place(settings, fill_cart(settings, ("MUG", 1)))
     for order in (named, other):
         run(shop_for(settings, url), lambda shop, order=order: start_payment(shop, order.id))
+    assert run(shop_for(settings, url), lambda shop: claim_sync(shop.database, named.id, 5))  # a status poll just now
     report = run(shop_for(settings, url), lambda shop: reconcile(shop, order_number=named.number))
     assert report.outcomes == {named.number: "cancelled: cancelled"}
     assert status(settings, named.id)[0] == "cancelled"

@@ -1,0 +1,189 @@
+"""What a journey checks behind the page: the shop's own records (when the suite started the shop
+itself) and the offline Stripe sandbox (its switches, its webhook deliveries, its PaymentIntents)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import stripe
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class LocalShop:
+    """The throw-away shop the suite started: its address, settings, database, log and e-mails."""
+
+    url: str
+    env: dict[str, str]
+    database: Path
+    log: Path
+    outbox: Path
+
+    def command(self, *args: str) -> str:
+        """Run the shop's command line (`python -m storefront …`) against this shop; its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "storefront", *args], cwd=ROOT, env=self.env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"`storefront {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()}")
+        return done.stdout
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    number: str
+    status: str
+    total: int
+    payment_intent_id: str | None
+    needs_refund: bool
+
+
+class ShopRecords:
+    """Reads the shop's database, read-only, as a shop owner would look at it."""
+
+    def __init__(self, shop: LocalShop) -> None:
+        self.shop = shop
+
+    def _rows(self, sql: str, *params: Any) -> list[tuple]:
+        connection = sqlite3.connect(f"file:{self.shop.database}?mode=ro", uri=True, timeout=10)
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    def orders(self, email: str) -> list[StoredOrder]:
+        rows = self._rows(
+            "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order WHERE email = ? ORDER BY id",
+            email,
+        )
+        return [StoredOrder(*row[:4], bool(row[4])) for row in rows]
+
+    def order(self, number: str) -> StoredOrder:
+        rows = self._rows(
+            "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order WHERE number = ?", number
+        )
+        assert rows, f"the shop has no order {number}"
+        return StoredOrder(*rows[0][:4], bool(rows[0][4]))
+
+    def stock(self, sku: str) -> int:
+        rows = self._rows("SELECT stock FROM variant WHERE sku = ?", sku)
+        assert rows, f"the shop has no variant {sku}"
+        return rows[0][0]
+
+    def lines(self, number: str) -> list[tuple[str, int, int]]:
+        """(sku, quantity, unit price in Rappen) of an order."""
+        return self._rows(
+            "SELECT l.sku, l.quantity, l.unit_price FROM order_line l JOIN shop_order o ON o.id = l.order_id"
+            " WHERE o.number = ? ORDER BY l.id",
+            number,
+        )
+
+    def emails(self, number: str) -> list[str]:
+        """The e-mails the shop decided to send about an order (kinds), in the order decided."""
+        rows = self._rows(
+            "SELECT e.kind FROM outbox_email e JOIN shop_order o ON o.id = e.order_id WHERE o.number = ? ORDER BY e.id",
+            number,
+        )
+        return [kind for (kind,) in rows]
+
+    def events(self, number: str) -> list[str]:
+        """The Stripe events the shop applied to an order (each event id once)."""
+        rows = self._rows(
+            "SELECT e.type FROM processed_event e JOIN shop_order o ON o.id = e.order_id WHERE o.number = ?"
+            " ORDER BY e.received_at",
+            number,
+        )
+        return [kind for (kind,) in rows]
+
+    def sent_email(self, number: str, seconds: float = 10) -> str:
+        """The confirmation e-mail the outbox wrote for an order (the sender runs every 2 s)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for path in self.shop.outbox.glob("*.eml"):
+                text = path.read_text()
+                if number in text:
+                    return text
+            time.sleep(0.1)
+        raise AssertionError(f"no e-mail about order {number} was written within {seconds} s")
+
+    def wait_for_status(self, number: str, status: str, seconds: float = 15) -> StoredOrder:
+        deadline = time.monotonic() + seconds
+        while True:
+            order = self.order(number)
+            if order.status == status or time.monotonic() > deadline:
+                assert order.status == status, f"order {number} is {order.status}, not {status}, after {seconds} s"
+                return order
+            time.sleep(0.1)
+
+
+class Sandbox:
+    """The offline Stripe sandbox the shop pays through: its fault switches and what it sent."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = f"{base_url}/_sandbox"
+        self.http = httpx.Client(timeout=10)
+        self.stripe = stripe.StripeClient("sk_test_storefront", base_addresses={"api": self.url})
+
+    def available(self) -> bool:
+        try:
+            return self.http.get(f"{self.url}/control/api/state").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def switch(self, **switches: Any) -> dict[str, Any]:
+        """Set fault switches (webhook_delay_s, webhook_duplicate, webhook_out_of_order, webhook_drop,
+        api_fault, api_fault_count, hang_s, customer_never_returns); see the control page."""
+        response = self.http.post(f"{self.url}/control/api/switches", json=switches)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def reset(self) -> None:
+        self.switch(
+            webhook_delay_s=0,
+            webhook_duplicate=False,
+            webhook_out_of_order=False,
+            webhook_drop="never",
+            api_fault="none",
+            api_fault_count=0,
+            customer_never_returns=False,
+        )
+
+    def switches(self) -> dict[str, Any]:
+        return self.http.get(f"{self.url}/control/api/state").json()["switches"]
+
+    def release_held(self) -> int:
+        response = self.http.post(f"{self.url}/control/api/release-held", json={})
+        assert response.status_code == 200, response.text
+        return response.json()["released"]
+
+    def deliveries(self, intent_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
+        """The webhook deliveries about one PaymentIntent, oldest first."""
+        state = self.http.get(f"{self.url}/control/api/state").json()
+        found = [d for d in state["deliveries"] if d["object_id"] == intent_id]
+        return sorted((d for d in found if event_type is None or d["type"] == event_type), key=lambda d: d["id"])
+
+    def wait_for_deliveries(
+        self, intent_id: str, event_type: str, count: int = 1, state: str = "delivered", seconds: float = 20
+    ) -> list[dict[str, Any]]:
+        """Wait until `count` deliveries of `event_type` for the intent are in `state`; those deliveries."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [d for d in self.deliveries(intent_id, event_type) if d["state"] == state]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, (
+                    f"{len(found)} of {count} {event_type} deliveries {state} after {seconds} s: "
+                    f"{self.deliveries(intent_id)}"
+                )
+                return found
+            time.sleep(0.1)
+
+    def intent(self, intent_id: str) -> stripe.PaymentIntent:
+        return self.stripe.v1.payment_intents.retrieve(intent_id)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page
+
+from e2e.pages.order import OrderPage
+
+AUTHORIZE = re.compile(r"^\s*authori[sz]e test payment\s*$", re.IGNORECASE)
+FAIL = re.compile(r"^\s*fail test payment\s*$", re.IGNORECASE)
+
+
+class TwintPage:
+    """TWINT's test page: the sandbox's, or with Stripe test keys Stripe's own, which has the same
+    "Authorize test payment" and "Fail test payment" buttons (only the sandbox's has Cancel and
+    "Close without returning")."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def wait(self) -> TwintPage:
+        self.page.get_by_role("button", name=AUTHORIZE).wait_for()
+        return self
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.page.get_by_test_id("twint-page").count() == 1
+
+    def authorize(self) -> OrderPage:
+        self.page.get_by_role("button", name=AUTHORIZE).click()
+        return OrderPage(self.page)
+
+    def fail(self) -> OrderPage:
+        self.page.get_by_role("button", name=FAIL).click()
+        return OrderPage(self.page)
+
+    def cancel(self) -> OrderPage:
+        self.page.get_by_role("button", name="Cancel", exact=True).click()
+        return OrderPage(self.page)
+
+    def close_without_returning(self) -> TwintPage:
+        self.page.get_by_role("button", name="Close without returning").click()
+        self.page.get_by_test_id("closed").wait_for()
+        return self
+
+    def authorize_without_returning(self) -> TwintPage:
+        """Authorize while the sandbox's "customer never returns" switch is on: TWINT stays open."""
+        self.page.get_by_role("button", name=AUTHORIZE).click()
+        self.page.get_by_test_id("closed").wait_for()
+        return self

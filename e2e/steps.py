@@ -1,0 +1,60 @@
+"""Steps many journeys share: fill a cart and reach the review page, check a page with axe-core,
+and walk a page by keyboard alone."""
+
+from __future__ import annotations
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Locator, Page
+
+from e2e.pages import PICK_UP, Address, CheckoutPage, ProductPage, ReviewPage
+
+AXE = Axe()
+NBSP = "\u00a0"
+
+
+def chf(amount: str) -> str:
+    """How the shop writes an amount in English: `CHF 12.50` with a no-break space."""
+    return f"CHF{NBSP}{amount}"
+
+
+def check_out(
+    page: Page,
+    address: Address,
+    product: str = "enamel-mug",
+    *,
+    option: str | None = None,
+    quantity: int = 1,
+    delivery: str = PICK_UP,
+) -> ReviewPage:
+    """Put a product in the cart, fill in the checkout and arrive on the review page."""
+    product_page = ProductPage(page).open(product)
+    if option:
+        product_page.choose(option)
+    product_page.set_quantity(quantity).add_to_cart()
+    return CheckoutPage(page).open().fill(address, delivery=delivery).continue_to_review()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    results = AXE.run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
+def fits_the_screen(page: Page) -> bool:
+    """Nothing sticks out sideways: the page does not scroll horizontally."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def tab_to(page: Page, target: Locator, most: int = 80) -> None:
+    """Press Tab until `target` has the keyboard focus, and check the focus can be seen."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            outline = target.evaluate("element => getComputedStyle(element).outlineStyle")
+            assert outline != "none", f"{target} has the focus but shows no focus outline"
+            return
+    raise AssertionError(f"{target} was not reached with {most} presses of Tab")
