@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = [
 expect.set_options(timeout=15_000)
 
 
-JOURNEY_DOCS: dict[str, str] = {}  # node id → the first line of the journey's docstring
+JOURNEY_DOCS: dict[str, str] = {}  # node id → the first paragraph of the journey's docstring
 JOURNEYS: list[tuple[str, str, float]] = []  # (outcome, node id, seconds), as they finish
 
 
@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if Path(str(item.fspath)).is_relative_to(ROOT / "e2e"):
             item.add_marker(pytest.mark.e2e)
             doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-            JOURNEY_DOCS[item.nodeid] = doc.strip().splitlines()[0] if doc.strip() else ""
+            JOURNEY_DOCS[item.nodeid] = " ".join(doc.strip().split("\n\n")[0].split())
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
