@@ -19,10 +19,10 @@ from storefront.web import Shop, cart_token, render, swiss_today
 
 def _refusal(refused: OrderRefused) -> str:
     if refused.reason == "sold_out":
-        return _("Sorry, not enough left of: %(items)s. Please change your cart.") % {"items": ", ".join(refused.skus)}
+        return _("Sorry, not enough left of: %(items)s. Please change your cart.") % {"items": ", ".join(refused.items)}
     if refused.reason == "unavailable":
         return _("Some items are no longer available: %(items)s. Please change your cart.") % {
-            "items": ", ".join(refused.skus)
+            "items": ", ".join(refused.items)
         }
     if refused.reason == "above_twint_limit":
         return _("TWINT accepts payments up to CHF 5'000. Please split your order into smaller ones.")

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from storefront.cart.models import Cart, CartLine
 from storefront.cart.service import hash_token
 from storefront.catalog.models import VatClass
-from storefront.catalog.service import Catalog, variant_t
+from storefront.catalog.service import Catalog, CatalogSnapshot, variant_t
 from storefront.checkout.shipping import ShippingMethod, shipping_price
 from storefront.db import Database, DbConnection
 from storefront.i18n import current_language
@@ -50,12 +50,13 @@ class PlacedOrder:
 
 
 class OrderRefused(Exception):
-    """Nothing was reserved or recorded. `reason` says why; `skus` names the lines concerned."""
+    """Nothing was reserved or recorded. `reason` says why; `items` names the lines concerned as the
+    customer knows them ("Merino Beanie (Red)")."""
 
-    def __init__(self, reason: str, skus: tuple[str, ...] = ()) -> None:
+    def __init__(self, reason: str, items: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.skus = skus
+        self.items = items
 
 
 _LOCK_CART = select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("token_hash")).with_for_update()
@@ -111,7 +112,7 @@ async def place_order(
         if existing is not None:
             return existing
         unavailable = [
-            snapshot.variants[v].sku if v in snapshot.variants else str(v)
+            _item_name(snapshot, v)
             for v, _q in lines
             if v not in snapshot.variants or not snapshot.variants[v].available
         ]
@@ -128,7 +129,7 @@ async def place_order(
         for variant_id, quantity in lines:
             result = await connection.execute(_RESERVE, {"variant": variant_id, "units": quantity})
             if result.rowcount != 1:
-                sold_out.append(snapshot.variants[variant_id].sku)
+                sold_out.append(_item_name(snapshot, variant_id))
         if sold_out:
             raise OrderRefused("sold_out", tuple(sold_out))  # the transaction rolls every line back
         now = dt.datetime.now(dt.UTC)
@@ -174,6 +175,14 @@ async def place_order(
             ],
         )
     return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
+
+
+def _item_name(snapshot: CatalogSnapshot, variant_id: int) -> str:
+    variant = snapshot.variants.get(variant_id)
+    product = snapshot.products.get(variant.product_id) if variant else None
+    if variant is None or product is None:
+        return f"#{variant_id}"  # gone from the catalogue; the cart page marks its line
+    return f"{product.name} ({variant.label})" if variant.label else product.name
 
 
 async def _open_order_for(

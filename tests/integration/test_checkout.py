@@ -69,7 +69,7 @@ def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
     execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku = 'MUG'")
     response = client.post("/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"})
     assert response.status_code == 409
-    assert "not enough left of: MUG" in text_of(response.text)
+    assert "not enough left of: Enamel Mug. Please change your cart." in text_of(response.text)
     assert query(settings.database_url, "SELECT count(*) FROM shop_order")[0][0] == 0
     assert cart_lines(settings) == [("MUG", 1)]
 

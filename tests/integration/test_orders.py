@@ -115,7 +115,7 @@ def test_one_sold_out_line_reserves_nothing(settings):
     execute(settings.database_url, "UPDATE variant SET stock = 1 WHERE sku = 'HONEY-500'")
     with pytest.raises(OrderRefused) as refused:
         place(settings, token)
-    assert (refused.value.reason, refused.value.skus) == ("sold_out", ("HONEY-500",))
+    assert (refused.value.reason, refused.value.items) == ("sold_out", ("Alpine Honey (500 g)",))
     assert (stock(settings, "MUG"), stock(settings, "HONEY-500")) == (12, 1)
     assert query(settings.database_url, "SELECT count(*) FROM shop_order")[0][0] == 0
 
