@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -168,6 +168,25 @@ def needs_local_shop(local_shop: LocalShop | None) -> LocalShop:
     if local_shop is None:
         pytest.skip("needs the shop's command line, which only the shop this suite starts offers (not --base-url)")
     return local_shop
+
+
+@pytest.fixture
+def new_product(needs_local_shop: LocalShop, tmp_path: Path) -> Callable[..., str]:
+    """Adds a product of the journey's own to the shop (through its CSV import), so what the journey
+    buys or sells out touches no other journey; gives back its slug (its one variant's SKU is the
+    slug in capitals)."""
+
+    def add(name: str = "QA Test Lantern", price: str = "25.00", stock: int = 1) -> str:
+        slug = f"qa-{uuid.uuid4().hex[:10]}"
+        csv = tmp_path / f"{slug}.csv"
+        csv.write_text(
+            "product,name,description,sku,price,vat,stock\n"
+            f"{slug},{name},Added by a browser test.,{slug.upper()},{price},standard,{stock}\n"
+        )
+        needs_local_shop.command("catalog", "import", str(csv))
+        return slug
+
+    return add
 
 
 @pytest.fixture
