@@ -50,11 +50,12 @@ def fits_the_screen(page: Page) -> bool:
 
 
 def tab_to(page: Page, target: Locator, most: int = 80) -> None:
-    """Press Tab until `target` has the keyboard focus, and check the focus can be seen."""
+    """Press Tab until `target` (or one of its elements, e.g. a group of radio buttons) has the
+    keyboard focus, and check the focus can be seen."""
     for _ in range(most):
         page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
-            outline = target.evaluate("element => getComputedStyle(element).outlineStyle")
+        if target.evaluate_all("elements => elements.includes(document.activeElement)"):
+            outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
             assert outline != "none", f"{target} has the focus but shows no focus outline"
             return
     raise AssertionError(f"{target} was not reached with {most} presses of Tab")

@@ -2,9 +2,9 @@
 
 import re
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from e2e.pages import CartPage, CatalogPage, ProductPage
+from e2e.pages import CartPage, CatalogPage, CheckoutPage, ProductPage
 
 
 def test_choose_a_variant_add_it_and_the_badge_changes_without_a_page_load(page: Page):
@@ -44,23 +44,38 @@ def test_change_and_remove_lines_in_place(page: Page):
     assert page.evaluate("window.stillTheSamePage") is True
 
 
-def test_the_cart_works_without_javascript(browser: Browser, base_url: str):
-    context = browser.new_context(java_script_enabled=False, base_url=base_url, locale="en-US")
-    page = context.new_page()
-    try:
-        ProductPage(page).open("pine-cutting-board").choose("Large (45 cm)").add_to_cart()
-        expect(page).to_have_url(re.compile(r"/cart$"))
-        cart = CartPage(page)
-        expect(cart.line("BOARD-L")).to_be_visible()
-        cart.change_quantity("BOARD-L", 2)
-        expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
-        expect(cart.cart_count).to_have_text("2")
-        cart.change_quantity("BOARD-L", 0)  # the browser's own check refuses 0 before sending
-        expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
-        cart.remove("BOARD-L")
-        expect(cart.empty_message).to_be_visible()
-    finally:
-        context.close()
+def test_the_cart_works_without_javascript(new_context):
+    """Add, change and remove with JavaScript off: plain forms and full pages do it all."""
+    page = new_context(java_script_enabled=False).new_page()
+    ProductPage(page).open("pine-cutting-board").choose("Large (45 cm)").add_to_cart()
+    expect(page).to_have_url(re.compile(r"/cart$"))
+    cart = CartPage(page)
+    expect(cart.line("BOARD-L")).to_be_visible()
+    cart.change_quantity("BOARD-L", 2)
+    expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
+    expect(cart.cart_count).to_have_text("2")
+    cart.change_quantity("BOARD-L", 0)  # the browser's own check refuses 0 before sending
+    expect(cart.subtotal).to_have_text("CHF\u00a0138.00")
+    cart.remove("BOARD-L")
+    expect(cart.empty_message).to_be_visible()
+
+
+def test_a_cart_above_chf_5000_is_not_offered_twint(page: Page, new_product, address):
+    """TWINT takes at most CHF 5'000: above that the cart explains why instead of offering checkout."""
+    slug = new_product(name="Alpine Sculpture", price="2600.00", stock=5)
+    ProductPage(page).open(slug).set_quantity(2).add_to_cart()
+    cart = CartPage(page).open()
+    expect(cart.subtotal).to_have_text("CHF\u00a05'200.00")
+    expect(cart.twint_limit).to_have_text(
+        "TWINT accepts payments up to CHF 5'000. Please split your order into smaller ones."
+    )
+    expect(cart.checkout_button).to_have_count(0)
+    checkout = CheckoutPage(page).open().fill(address)  # typed in by hand: the order is refused all the same
+    checkout.continue_to_review()
+    expect(checkout.error).to_contain_text("TWINT accepts payments up to CHF 5'000.")
+    cart.open().change_quantity(slug.upper(), 1)
+    expect(cart.twint_limit).to_have_count(0)
+    expect(cart.checkout_button).to_be_visible()
 
 
 def test_the_shop_speaks_german_after_switching(page: Page):
