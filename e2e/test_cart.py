@@ -8,6 +8,7 @@ from e2e.pages import CartPage, CatalogPage, CheckoutPage, ProductPage
 
 
 def test_choose_a_variant_add_it_and_the_badge_changes_without_a_page_load(page: Page):
+    """A size chosen, two added: the badge counts them without a page load."""
     product = CatalogPage(page).open().open_product("Wool Hiking Socks")
     expect(product.cart_count).to_have_text("0")
     page.evaluate("window.stillTheSamePage = true")
@@ -21,6 +22,7 @@ def test_choose_a_variant_add_it_and_the_badge_changes_without_a_page_load(page:
 
 
 def test_asking_for_more_than_in_stock_says_so_and_keeps_the_cart(page: Page):
+    """Three socks of a size with two left: told so beside the field, nothing added."""
     product = ProductPage(page).open("hiking-socks").choose("39–42").set_quantity(3).add_to_cart()
     expect(product.message).to_have_text("Only 2 left in stock.")
     expect(product.cart_count).to_have_text("0")
@@ -28,6 +30,7 @@ def test_asking_for_more_than_in_stock_says_so_and_keeps_the_cart(page: Page):
 
 
 def test_change_and_remove_lines_in_place(page: Page):
+    """Quantities changed and lines removed in place; the subtotal and badge follow."""
     ProductPage(page).open("enamel-mug").add_to_cart()
     product = ProductPage(page).open("alpine-honey").choose("500 g").add_to_cart()
     expect(product.cart_count).to_have_text("2")
@@ -79,6 +82,7 @@ def test_a_cart_above_chf_5000_is_not_offered_twint(page: Page, new_product, add
 
 
 def test_the_shop_speaks_german_after_switching(page: Page):
+    """Switch to Deutsch: headings, buttons and messages in German, and it stays so."""
     catalog = CatalogPage(page).open()
     catalog.switch_language("Deutsch")
     expect(page.get_by_role("heading", level=1)).to_have_text("Unser Sortiment")

@@ -2,19 +2,20 @@
 
 import pytest
 import stripe
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from e2e.steps import serious_violations
 
-def test_a_fault_set_on_the_control_page_reaches_the_api(page: Page, base_url: str):
+
+def test_a_fault_set_on_the_control_page_reaches_the_api(page: Page, sandbox):
+    """A person sets "500 for the next call" on the control page; the next API call gets it, the one after not."""
     page.goto("/_sandbox/control")
-    serious = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in {"serious", "critical"}]
-    assert serious == []
+    assert serious_violations(page) == []
     page.get_by_label("The next calls answer").select_option("error_500")
     page.get_by_label("How many calls").fill("1")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("The next calls answer")).to_have_value("error_500")
-    client = stripe.StripeClient("sk_test_storefront", base_addresses={"api": f"{base_url}/_sandbox"})
+    client = sandbox.stripe
     params = {"amount": 1000, "currency": "chf", "allowed_payment_method_types": ["twint"]}
     with pytest.raises(stripe.APIError) as caught:
         client.v1.payment_intents.create(params=params)

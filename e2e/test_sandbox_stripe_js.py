@@ -4,17 +4,18 @@ import re
 
 import pytest
 import stripe
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+
+from e2e.steps import serious_violations
 
 PUBLISHABLE = "pk_test_storefront"
 BILLING = {"payment_method": {"billing_details": {"name": "Anna Muster", "email": "anna@example.ch"}}}
 
 
 @pytest.fixture
-def intent(base_url: str) -> stripe.PaymentIntent:
-    client = stripe.StripeClient("sk_test_storefront", base_addresses={"api": f"{base_url}/_sandbox"})
-    return client.v1.payment_intents.create(
+def intent(sandbox) -> stripe.PaymentIntent:
+    """A PaymentIntent made straight in the shop's sandbox (these journeys skip where there is none)."""
+    return sandbox.stripe.v1.payment_intents.create(
         params={
             "amount": 4990,
             "currency": "chf",
@@ -44,6 +45,7 @@ def pay_with_twint(page: Page, client_secret: str, return_url: str) -> None:
 
 
 def test_confirm_twint_payment_goes_to_twint_and_back(page: Page, base_url: str, intent):
+    """confirmTwintPayment → TWINT page (amount, code, QR) → authorized → back with Stripe's query parameters."""
     load_stripe_js(page)
     pay_with_twint(page, intent.client_secret, f"{base_url}/cart?from=twint")
     expect(page.get_by_test_id("twint-page")).to_be_visible()
@@ -61,6 +63,7 @@ def test_confirm_twint_payment_goes_to_twint_and_back(page: Page, base_url: str,
 
 
 def test_fail_test_payment_returns_with_a_failure(page: Page, base_url: str, intent):
+    """ "Fail test payment" returns with redirect_status=failed and the intent's last_payment_error."""
     load_stripe_js(page)
     pay_with_twint(page, intent.client_secret, f"{base_url}/cart")
     page.get_by_role("button", name="Fail test payment").click()
@@ -71,6 +74,7 @@ def test_fail_test_payment_returns_with_a_failure(page: Page, base_url: str, int
 
 
 def test_handle_actions_false_resolves_with_the_intent(page: Page, base_url: str, intent):
+    """handleActions: false resolves with the intent as a browser may see it (no metadata)."""
     load_stripe_js(page)
     result = page.evaluate(
         "([pk, secret, data]) => Stripe(pk).confirmTwintPayment(secret, data, {handleActions: false})",
@@ -85,6 +89,7 @@ def test_handle_actions_false_resolves_with_the_intent(page: Page, base_url: str
 
 
 def test_errors_come_back_as_stripe_errors_and_bad_secrets_throw(page: Page, base_url: str, intent):
+    """API errors resolve as `{error}`; a malformed client secret throws IntegrationError, as Stripe.js does."""
     load_stripe_js(page)
     result = page.evaluate(
         "([pk, secret]) => Stripe(pk).confirmTwintPayment(secret, {})", [PUBLISHABLE, intent.client_secret]
@@ -99,6 +104,7 @@ def test_errors_come_back_as_stripe_errors_and_bad_secrets_throw(page: Page, bas
 
 
 def test_close_without_returning_leaves_the_payment_waiting(page: Page, base_url: str, intent):
+    """ "Close without returning" leaves the intent in requires_action."""
     load_stripe_js(page)
     pay_with_twint(page, intent.client_secret, f"{base_url}/cart")
     page.get_by_role("button", name="Close without returning").click()
@@ -106,18 +112,14 @@ def test_close_without_returning_leaves_the_payment_waiting(page: Page, base_url
     assert retrieve(base_url, intent.id).status == "requires_action"
 
 
-def test_the_twint_page_works_by_keyboard_on_a_phone_and_is_axe_clean(browser, base_url: str, intent):
-    context = browser.new_context(viewport={"width": 375, "height": 740}, base_url=base_url, is_mobile=True)
-    page = context.new_page()
-    try:
-        load_stripe_js(page)
-        pay_with_twint(page, intent.client_secret, f"{base_url}/cart?x=1")
-        expect(page.get_by_test_id("twint-page")).to_be_visible()
-        serious = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in {"serious", "critical"}]
-        assert serious == []
-        page.get_by_role("button", name="Cancel").focus()
-        page.keyboard.press("Enter")
-        expect(page).to_have_url(re.compile(r"/cart\?x=1&.*redirect_status=canceled$"))
-        assert retrieve(base_url, intent.id).status == "canceled"
-    finally:
-        context.close()
+def test_the_twint_page_works_by_keyboard_on_a_phone_and_is_axe_clean(new_context, base_url: str, intent):
+    """TWINT's page at phone size: axe-clean, and "Cancel" by keyboard returns to the shop cancelled."""
+    page = new_context(viewport={"width": 375, "height": 740}, is_mobile=True).new_page()
+    load_stripe_js(page)
+    pay_with_twint(page, intent.client_secret, f"{base_url}/cart?x=1")
+    expect(page.get_by_test_id("twint-page")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/cart\?x=1&.*redirect_status=canceled$"))
+    assert retrieve(base_url, intent.id).status == "canceled"
