@@ -25,8 +25,9 @@ unit: setup-dev
 integration: setup-dev
 	$(PY) -m pytest tests/integration
 
+# make e2e ARGS="--base-url https://staging.example.ch -k webhook" points the journeys elsewhere
 e2e: setup-dev chromium
-	$(PY) -m pytest e2e
+	$(PY) -m pytest e2e $(ARGS)
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

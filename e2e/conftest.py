@@ -36,7 +36,7 @@ expect.set_options(timeout=15_000)
 
 
 JOURNEY_DOCS: dict[str, str] = {}  # node id → the first paragraph of the journey's docstring
-JOURNEYS: list[tuple[str, str, float]] = []  # (outcome, node id, seconds), as they finish
+JOURNEYS: list[tuple[str, str, float, str]] = []  # (outcome, node id, seconds, skip reason), as they finish
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,10 +50,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.nodeid not in JOURNEY_DOCS:
         return
+    reason = (
+        report.longrepr[2].removeprefix("Skipped: ") if report.skipped and isinstance(report.longrepr, tuple) else ""
+    )
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        JOURNEYS.append((report.outcome, report.nodeid, report.duration))
+        JOURNEYS.append((report.outcome, report.nodeid, report.duration, reason))
     elif report.when == "teardown" and report.failed:
-        JOURNEYS.append(("error", report.nodeid, report.duration))
+        JOURNEYS.append(("error", report.nodeid, report.duration, ""))
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -61,11 +64,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if not JOURNEYS:
         return
     terminalreporter.write_sep("-", "journeys")
-    for outcome, nodeid, seconds in JOURNEYS:
+    for outcome, nodeid, seconds, reason in JOURNEYS:
         name = nodeid.removeprefix("e2e/").replace("[chromium]", "")
-        doc = JOURNEY_DOCS.get(nodeid, "")
-        terminalreporter.write_line(f"{outcome.upper():7} {seconds:5.1f} s  {name}" + (f"  ({doc})" if doc else ""))
-    if any(outcome in {"failed", "error"} for outcome, _n, _s in JOURNEYS):
+        about = f"skipped: {reason}" if reason else JOURNEY_DOCS.get(nodeid, "")
+        terminalreporter.write_line(f"{outcome.upper():7} {seconds:5.1f} s  {name}" + (f"  ({about})" if about else ""))
+    if any(outcome in {"failed", "error"} for outcome, *_rest in JOURNEYS):
         output = config.getoption("output", "test-results")
         terminalreporter.write_line(f"trace and screenshot of each failed journey: {output}/<journey>/")
 
@@ -154,7 +157,7 @@ def _sandbox(base_url: str) -> Sandbox | None:
 def sandbox(_sandbox: Sandbox | None, base_url: str) -> Iterator[Sandbox]:
     """The shop's offline Stripe sandbox, its switches back to normal after the test."""
     if _sandbox is None:
-        pytest.skip(f"needs the offline Stripe sandbox's switches; the shop at {base_url} pays through Stripe itself")
+        pytest.skip(f"needs the offline Stripe sandbox; the shop at {base_url} pays through Stripe itself")
     _sandbox.reset()
     try:
         yield _sandbox
@@ -166,7 +169,7 @@ def sandbox(_sandbox: Sandbox | None, base_url: str) -> Iterator[Sandbox]:
 def needs_local_shop(local_shop: LocalShop | None) -> LocalShop:
     """For journeys that need the shop's command line (e.g. the reconciler) or its e-mails."""
     if local_shop is None:
-        pytest.skip("needs the shop's command line, which only the shop this suite starts offers (not --base-url)")
+        pytest.skip("needs the shop's command line (catalogue import, reconciler): only without --base-url")
     return local_shop
 
 
