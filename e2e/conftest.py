@@ -204,10 +204,10 @@ def _system_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+def browser_type_launch_args(browser_type_launch_args: dict, browser_name: str) -> dict:
     args = {**browser_type_launch_args}
     chromium = _system_chromium()
-    if chromium and not args.get("channel"):
+    if chromium and browser_name == "chromium" and not args.get("channel"):
         args["executable_path"] = chromium
         args["args"] = [*args.get("args", []), *CHROMIUM_FLAGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
     return args
