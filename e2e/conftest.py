@@ -35,8 +35,7 @@ CHROMIUM_FLAGS = [
 expect.set_options(timeout=15_000)
 
 
-JOURNEY_DOCS: dict[str, str] = {}  # node id → the first paragraph of the journey's docstring
-JOURNEYS: list[tuple[str, str, float, str]] = []  # (outcome, node id, seconds, skip reason), as they finish
+JOURNEYS: list[tuple[str, str, float, str]] = []  # (outcome, node id, seconds, what it shows), as they finish
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,19 +43,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if Path(str(item.fspath)).is_relative_to(ROOT / "e2e"):
             item.add_marker(pytest.mark.e2e)
             doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-            JOURNEY_DOCS[item.nodeid] = " ".join(doc.strip().split("\n\n")[0].split())
+            # Travels with the test's reports (also from parallel workers) to the summary below.
+            item.user_properties.append(("journey", " ".join(doc.strip().split("\n\n")[0].split())))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.nodeid not in JOURNEY_DOCS:
+    about = dict(report.user_properties).get("journey")
+    if about is None:
         return
     reason = (
         report.longrepr[2].removeprefix("Skipped: ") if report.skipped and isinstance(report.longrepr, tuple) else ""
     )
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        JOURNEYS.append((report.outcome, report.nodeid, report.duration, reason))
+        JOURNEYS.append((report.outcome, report.nodeid, report.duration, f"skipped: {reason}" if reason else about))
     elif report.when == "teardown" and report.failed:
-        JOURNEYS.append(("error", report.nodeid, report.duration, ""))
+        JOURNEYS.append(("error", report.nodeid, report.duration, about))
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -64,9 +65,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if not JOURNEYS:
         return
     terminalreporter.write_sep("-", "journeys")
-    for outcome, nodeid, seconds, reason in JOURNEYS:
+    for outcome, nodeid, seconds, about in JOURNEYS:
         name = nodeid.removeprefix("e2e/").replace("[chromium]", "")
-        about = f"skipped: {reason}" if reason else JOURNEY_DOCS.get(nodeid, "")
         terminalreporter.write_line(f"{outcome.upper():7} {seconds:5.1f} s  {name}" + (f"  ({about})" if about else ""))
     if any(outcome in {"failed", "error"} for outcome, *_rest in JOURNEYS):
         output = config.getoption("output", "test-results")
