@@ -114,15 +114,6 @@ class ShopRecords:
             time.sleep(0.1)
         raise AssertionError(f"no e-mail about order {number} was written within {seconds} s")
 
-    def wait_for_status(self, number: str, status: str, seconds: float = 15) -> StoredOrder:
-        deadline = time.monotonic() + seconds
-        while True:
-            order = self.order(number)
-            if order.status == status or time.monotonic() > deadline:
-                assert order.status == status, f"order {number} is {order.status}, not {status}, after {seconds} s"
-                return order
-            time.sleep(0.1)
-
 
 class Sandbox:
     """The offline Stripe sandbox the shop pays through: its fault switches and what it sent."""

@@ -148,9 +148,10 @@ def records(local_shop: LocalShop | None) -> ShopRecords | None:
 
 
 @pytest.fixture(scope="session")
-def _sandbox(base_url: str) -> Sandbox | None:
+def _sandbox(base_url: str) -> Iterator[Sandbox | None]:
     sandbox = Sandbox(base_url)
-    return sandbox if sandbox.available() else None
+    yield sandbox if sandbox.available() else None
+    sandbox.http.close()
 
 
 @pytest.fixture
