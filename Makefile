@@ -78,8 +78,9 @@ check-vendor:
 # Playwright may not download browsers here; Debian's Chromium serves instead.
 chromium:
 	@if [ -n "$$STOREFRONT_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif ls -d "$${PLAYWRIGHT_BROWSERS_PATH:-$$HOME/.cache/ms-playwright}"/chromium* >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "Chromium is missing: install it (sudo apt-get install chromium) or set STOREFRONT_CHROMIUM"; exit 1; fi
+	else echo "Chromium is missing: sudo apt-get install chromium, or .venv/bin/playwright install chromium"; exit 1; fi
 
 apt-wrk:
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
