@@ -27,14 +27,15 @@ class LocalShop:
     log: Path
     outbox: Path
 
-    def command(self, *args: str) -> str:
-        """Run the shop's command line (`python -m storefront …`) against this shop; its output."""
+    def command(self, *args: str, fails: bool = False) -> str:
+        """Run the shop's command line (`python -m storefront …`) against this shop: its output, or
+        with `fails=True` its error output, checking that it did fail."""
         done = subprocess.run(
             [sys.executable, "-m", "storefront", *args], cwd=ROOT, env=self.env, capture_output=True, text=True
         )
-        if done.returncode != 0:
-            raise AssertionError(f"`storefront {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()}")
-        return done.stdout
+        if (done.returncode != 0) != fails:
+            raise AssertionError(f"`storefront {' '.join(args)}` exited {done.returncode}: {done.stderr.strip()}")
+        return done.stderr if fails else done.stdout
 
 
 @dataclass(frozen=True)

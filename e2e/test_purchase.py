@@ -116,6 +116,8 @@ def test_closing_twint_without_returning_is_cancelled_by_the_reconciler(
     assert page.evaluate("window.stillTheSamePage") is True
     assert records.stock("TOTE-NAT") == stock_before
     assert sandbox.intent(records.order(number).payment_intent_id).cancellation_reason == "abandoned"
+    refused = needs_local_shop.command("payments", "reconcile", "--order", number, fails=True)
+    assert f"order {number} is not an unpaid order of this shop" in refused
 
 
 def test_checkout_errors_are_shown_next_to_their_fields_and_input_is_kept(page: Page):
