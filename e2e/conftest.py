@@ -125,7 +125,11 @@ def local_shop(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_until_healthy(url, process)
+        try:
+            _wait_until_healthy(url, process)
+        except RuntimeError as failure:
+            log.flush()
+            raise RuntimeError(f"{failure}; the end of its log:\n{shop.log.read_text()[-3000:]}") from None
         yield shop
     finally:
         process.terminate()
