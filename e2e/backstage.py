@@ -60,17 +60,14 @@ class ShopRecords:
         finally:
             connection.close()
 
+    _ORDERS = "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order"
+
     def orders(self, email: str) -> list[StoredOrder]:
-        rows = self._rows(
-            "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order WHERE email = ? ORDER BY id",
-            email,
-        )
+        rows = self._rows(f"{self._ORDERS} WHERE email = ? ORDER BY id", email)
         return [StoredOrder(*row[:4], bool(row[4])) for row in rows]
 
     def order(self, number: str) -> StoredOrder:
-        rows = self._rows(
-            "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order WHERE number = ?", number
-        )
+        rows = self._rows(f"{self._ORDERS} WHERE number = ?", number)
         assert rows, f"the shop has no order {number}"
         return StoredOrder(*rows[0][:4], bool(rows[0][4]))
 

@@ -43,7 +43,7 @@ def test_the_back_button_after_paying_never_offers_to_pay_again(page: Page, addr
     expect(order.status).to_contain_text(PAID)
     page.go_back()  # TWINT's page
     twint = TwintPage(page)
-    expect(page.get_by_role("button", name="Authorize test payment")).to_have_count(0)
+    expect(twint.authorize_button).to_have_count(0)
     if twint.is_sandbox:
         expect(page.get_by_test_id("status")).to_have_text("This payment is succeeded.")
     page.go_back()  # the review page: the order is paid, so the shop shows its page instead

@@ -25,7 +25,7 @@ class CartPage(ShopPage):
         return self
 
     def checkout(self) -> CheckoutPage:
-        self.page.get_by_test_id("checkout").click()
+        self.checkout_button.click()
         return CheckoutPage(self.page)
 
     @property

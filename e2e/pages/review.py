@@ -32,7 +32,9 @@ class ReviewPage(ShopPage):
 
     @property
     def order_url(self) -> str:
-        """The order's status page (the review page's address without its last step)."""
+        """The order's status page (the review page's address without its last step); read it while
+        the review page is shown."""
+        assert self.page.url.endswith("/pay"), f"not on the review page but on {self.page.url}"
         return self.page.url.removesuffix("/pay")
 
     @property

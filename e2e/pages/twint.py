@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from e2e.pages.order import OrderPage
 
@@ -19,15 +19,19 @@ class TwintPage:
         self.page = page
 
     def wait(self) -> TwintPage:
-        self.page.get_by_role("button", name=AUTHORIZE).wait_for()
+        self.authorize_button.wait_for()
         return self
+
+    @property
+    def authorize_button(self) -> Locator:
+        return self.page.get_by_role("button", name=AUTHORIZE)
 
     @property
     def is_sandbox(self) -> bool:
         return self.page.get_by_test_id("twint-page").count() == 1
 
     def authorize(self) -> OrderPage:
-        self.page.get_by_role("button", name=AUTHORIZE).click()
+        self.authorize_button.click()
         return OrderPage(self.page)
 
     def fail(self) -> OrderPage:
@@ -45,6 +49,6 @@ class TwintPage:
 
     def authorize_without_returning(self) -> TwintPage:
         """Authorize while the sandbox's "customer never returns" switch is on: TWINT stays open."""
-        self.page.get_by_role("button", name=AUTHORIZE).click()
+        self.authorize_button.click()
         self.page.get_by_test_id("closed").wait_for()
         return self
