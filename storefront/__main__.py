@@ -1,5 +1,6 @@
 """`python -m storefront …`: Litestar's CLI for this shop, with settings checked first so a bad
-value ends the start with one line naming the variable."""
+value ends the start with one line naming the variable. `python -m storefront sandbox …` is the
+offline Stripe sandbox's own command line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["sandbox"]:
+        from storefront.sandbox.cli import sandbox
+
+        sandbox(args=sys.argv[2:], prog_name="python -m storefront sandbox")
+        return
     from storefront.settings import Settings, SettingsError
 
     try:
@@ -15,7 +21,8 @@ def main() -> None:
     except SettingsError as error:
         print(f"storefront: cannot start: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    os.environ.setdefault("LITESTAR_APP", "storefront.app:create_app")
+    # Without Stripe keys the development server adds the offline sandbox; otherwise it is the shop.
+    os.environ.setdefault("LITESTAR_APP", "storefront.devserver:create_app")
     from litestar.cli.main import litestar_group
 
     litestar_group()

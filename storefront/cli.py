@@ -32,7 +32,8 @@ async def catalog_is_empty(app: Litestar) -> bool:
     from storefront.catalog.models import Product
 
     async with app.state.shop_alchemy.get_session() as session:
-        return (await session.scalar(select(func.count()).select_from(Product))) == 0
+        count = await session.scalar(select(func.count()).select_from(Product))
+        return bool(count == 0)
 
 
 class StorefrontCLIPlugin(CLIPluginProtocol):
@@ -58,48 +59,6 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
                 click.echo(line)
             click.echo("dry run: nothing was changed" if dry_run else f"{csv_file}: imported")
 
-        @cli.group(help="The offline Stripe sandbox.")
-        def sandbox() -> None:
-            pass
-
-        @sandbox.command(
-            name="serve",
-            help="Serve the sandbox on its own port (the shop mounts it itself when it has no Stripe keys).",
-        )
-        @click.option("--host", default="127.0.0.1", show_default=True)
-        @click.option("--port", default=12111, show_default=True, type=int)
-        @click.option(
-            "--db",
-            "store_path",
-            default=str(ROOT / "var" / "sandbox-standalone.sqlite"),
-            show_default=True,
-            help="Where the sandbox keeps its state (':memory:' for none).",
-        )
-        @click.option(
-            "--webhook-url", default=None, help="Where to send webhooks, e.g. http://127.0.0.1:8000/webhooks/stripe"
-        )
-        @click.option("--webhook-secret", default=None, help="The endpoint's whsec_… secret (default: one is made).")
-        @click.option("--merchant", default="Storefront", show_default=True, help="The name the TWINT page shows.")
-        def serve_sandbox(
-            host: str, port: int, store_path: str, webhook_url: str | None, webhook_secret: str | None, merchant: str
-        ) -> None:
-            import uvicorn
-
-            from storefront.sandbox.app import create_sandbox_app
-            from storefront.sandbox.webhooks import endpoint
-
-            app = create_sandbox_app(
-                store_path, merchant=merchant, webhook_url=webhook_url, webhook_secret=webhook_secret
-            )
-            configured = endpoint(app.state.sandbox_store)
-            click.echo(
-                f"Stripe sandbox: API http://{host}:{port} (sk_test_… / pk_test_… keys), "
-                f"Stripe.js http://{host}:{port}/js/stripe.js, control http://{host}:{port}/control"
-            )
-            if configured:
-                click.echo(f"webhooks to {configured['url']}, signed with {configured['secret']}")
-            uvicorn.run(app, host=host, port=port, log_level="warning")
-
         @cli.group(help="Payments.")
         def payments() -> None:
             pass
@@ -112,15 +71,16 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
             help="Default: STOREFRONT_TWINT_WINDOW_MINUTES (15).",
         )
         @click.option("--order", "order_number", default=None, help="Settle only this unpaid order, whatever its age.")
-        def reconcile_command(app: Litestar, older_than_minutes: int, order_number: str | None) -> None:
+        def reconcile_command(app: Litestar, older_than_minutes: int | None, order_number: str | None) -> None:
             import datetime as dt
 
-            from storefront.payments.reconciler import reconcile
+            from storefront.orders.reconciler import reconcile
 
+            shop = app.state.shop
             if older_than_minutes is None:
-                older_than_minutes = app.state.shop.settings.twint_window_minutes
+                older_than_minutes = shop.settings.twint_window_minutes
             window = dt.timedelta(minutes=older_than_minutes)
-            report = asyncio.run(reconcile(app.state.shop, window, order_number=order_number))
+            report = asyncio.run(reconcile(shop.database, shop.payments, window, order_number=order_number))
             for number, outcome in report.outcomes.items():
                 click.echo(f"order {number}: {outcome}")
             if order_number is not None and not report.checked:

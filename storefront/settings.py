@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_SHOP_NAME = "Storefront"
 DEFAULT_PAGE_SIZE = 12
 DEFAULT_MAX_LINE_QUANTITY = 99
-DEFAULT_SANDBOX_DB = str(VAR_DIR / "sandbox.sqlite")
+STRIPE_API_BASE = "https://api.stripe.com"
+STRIPE_JS_URL = "https://js.stripe.com/endive/stripe.js"  # Stripe.js must be loaded from Stripe itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +43,12 @@ class Settings:
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = STRIPE_API_BASE  # where "Stripe" is: real Stripe unless told otherwise
+    stripe_js_url: str = STRIPE_JS_URL
     shop_name: str = DEFAULT_SHOP_NAME
     page_size: int = DEFAULT_PAGE_SIZE
     max_line_quantity: int = DEFAULT_MAX_LINE_QUANTITY
-    sandbox_db: str = DEFAULT_SANDBOX_DB
-    company: str = "Storefront Demo GmbH"  # the imprint TWINT onboarding requires (reference/swiss.md)
+    company: str = "Storefront Demo GmbH"  # the imprint TWINT onboarding requires (docs/swiss.md)
     company_address: str = "Musterstrasse 1, 8000 Zürich, Switzerland"
     company_email: str = "shop@example.ch"
     company_phone: str | None = None
@@ -58,10 +61,6 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
-
-    @property
-    def uses_sandbox(self) -> bool:
-        return self.stripe_secret_key is None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,12 +78,13 @@ class Settings:
             stripe_secret_key=reader.optional("STRIPE_SECRET_KEY"),
             stripe_publishable_key=reader.optional("STRIPE_PUBLISHABLE_KEY"),
             stripe_webhook_secret=reader.optional("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base=reader.url("STRIPE_API_BASE", STRIPE_API_BASE),
+            stripe_js_url=reader.url("STRIPE_JS_URL", STRIPE_JS_URL, relative=True),
             shop_name=reader.optional("STOREFRONT_SHOP_NAME") or DEFAULT_SHOP_NAME,
             page_size=reader.integer("STOREFRONT_PAGE_SIZE", DEFAULT_PAGE_SIZE, low=1, high=100),
             max_line_quantity=reader.integer(
                 "STOREFRONT_MAX_LINE_QUANTITY", DEFAULT_MAX_LINE_QUANTITY, low=1, high=10_000
             ),
-            sandbox_db=reader.optional("STOREFRONT_SANDBOX_DB") or DEFAULT_SANDBOX_DB,
             **reader.company(required=production),
             smtp_url=reader.optional("STOREFRONT_SMTP_URL"),
             outbox_dir=reader.optional("STOREFRONT_OUTBOX_DIR") or str(VAR_DIR / "outbox"),
@@ -96,14 +96,14 @@ class Settings:
         return settings
 
     def refuse_insecure_production(self) -> None:
-        """Production must not run with development conveniences (reliability-security.md R22)."""
+        """Production must not run with development conveniences (docs/security.md, "Production settings")."""
         if self.debug:
             raise SettingsError("STOREFRONT_DEBUG: must be off when STOREFRONT_ENV=production")
         if not self.secure_cookies:
             raise SettingsError("STOREFRONT_SECURE_COOKIES: must be on when STOREFRONT_ENV=production")
         if not self.base_url.startswith("https://"):
             raise SettingsError("STOREFRONT_BASE_URL: must be an https:// origin when STOREFRONT_ENV=production")
-        if self.uses_sandbox:
+        if self.stripe_secret_key is None:
             raise SettingsError(
                 "STRIPE_SECRET_KEY: required when STOREFRONT_ENV=production "
                 "(the offline Stripe sandbox is for development only)"
@@ -114,6 +114,19 @@ class Settings:
             raise SettingsError("STRIPE_PUBLISHABLE_KEY: production needs a live key (pk_live_…)")
         if not self.stripe_webhook_secret or not self.stripe_webhook_secret.startswith("whsec_"):
             raise SettingsError("STRIPE_WEBHOOK_SECRET: required when STOREFRONT_ENV=production (whsec_…)")
+        for name, url in (("STRIPE_API_BASE", self.stripe_api_base), ("STRIPE_JS_URL", self.stripe_js_url)):
+            if not url.startswith("https://"):
+                raise SettingsError(f"{name}: must be an https:// address when STOREFRONT_ENV=production")
+
+
+class _Company(TypedDict):
+    """The imprint's settings as `Settings` takes them; a name left out keeps its default."""
+
+    company: NotRequired[str]
+    company_address: NotRequired[str]
+    company_email: NotRequired[str]
+    company_phone: str | None
+    company_uid: str | None
 
 
 class _Reader:
@@ -187,7 +200,7 @@ class _Reader:
             raise SettingsError(f"{name}: {value!r} is not an origin such as https://shop.example.ch")
         return f"{parts.scheme}://{parts.netloc}"
 
-    def company(self, *, required: bool) -> dict[str, str | None]:
+    def company(self, *, required: bool) -> _Company:
         """Who runs the shop, for the imprint; the demo's placeholders only outside production."""
         values = {
             "company": self.optional("STOREFRONT_COMPANY"),
@@ -202,10 +215,27 @@ class _Reader:
                 )
         if values["company_email"] is not None and "@" not in values["company_email"]:
             raise SettingsError(f"STOREFRONT_COMPANY_EMAIL: {values['company_email']!r} is not an e-mail address")
-        chosen: dict[str, str | None] = {key: value for key, value in values.items() if value is not None}
-        chosen["company_phone"] = self.optional("STOREFRONT_COMPANY_PHONE")
-        chosen["company_uid"] = self.optional("STOREFRONT_COMPANY_UID")
+        chosen: _Company = {
+            "company_phone": self.optional("STOREFRONT_COMPANY_PHONE"),
+            "company_uid": self.optional("STOREFRONT_COMPANY_UID"),
+        }
+        if values["company"] is not None:
+            chosen["company"] = values["company"]
+        if values["company_address"] is not None:
+            chosen["company_address"] = values["company_address"]
+        if values["company_email"] is not None:
+            chosen["company_email"] = values["company_email"]
         return chosen
+
+    def url(self, name: str, default: str, *, relative: bool = False) -> str:
+        """An http(s) address without query or fragment; with `relative`, a path on this shop too."""
+        value = (self.optional(name) or default).rstrip("/")
+        parts = urlsplit(value)
+        absolute = parts.scheme in {"http", "https"} and bool(parts.netloc)
+        on_this_shop = relative and value.startswith("/") and not value.startswith("//")
+        if not (absolute or on_this_shop) or parts.query or parts.fragment:
+            raise SettingsError(f"{name}: {value!r} is not an http(s) address such as {default}")
+        return value
 
     def database_url(self, name: str, default: str) -> str:
         value = self.optional(name) or default

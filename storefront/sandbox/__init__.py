@@ -1,4 +1,6 @@
 """The offline Stripe sandbox: a stateful emulator of the slice of Stripe the shop uses (TWINT
 PaymentIntents, refunds, events), driven by the real `stripe` library and Stripe.js contract.
-Facts it reproduces, with sources: reference/stripe-twint.md (§1.2 status machine, §2 API, §3
-events)."""
+What it reproduces, with Stripe's public sources: the PaymentIntent status machine
+(https://docs.stripe.com/payments/paymentintents/lifecycle), the API's shapes, errors and
+idempotency (https://docs.stripe.com/api), and events and their signatures
+(https://docs.stripe.com/webhooks). It imports nothing of the shop."""

@@ -1,5 +1,6 @@
 """The sandbox account's rules: validation, the PaymentIntent status machine, refunds and the
-events each change emits (reference/stripe-twint.md §1.2, §2.2-2.4, §3.1). Every change runs in
+events each change emits (https://docs.stripe.com/payments/paymentintents/lifecycle,
+https://docs.stripe.com/api/events/types). Every change runs in
 one store transaction, so several workers can share one sandbox file."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from storefront.sandbox import objects
 from storefront.sandbox.store import SandboxStore
@@ -157,6 +158,10 @@ def check_params(params: dict[str, Any], allowed: frozenset[str]) -> None:
             raise invalid(f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
 
 
+@overload
+def parse_int(params: dict[str, Any], name: str, *, required: Literal[True]) -> int: ...
+@overload
+def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | None: ...
 def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | None:
     raw = params.get(name)
     if raw is None:
@@ -440,7 +445,8 @@ class SandboxAccount:
             raise StripeError(
                 404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
             )
-        return json.loads(row[0])
+        obj: dict[str, Any] = json.loads(row[0])
+        return obj
 
     @staticmethod
     def _unexpected_state(intent: dict[str, Any], action: str, allowed: tuple[str, ...]) -> StripeError:

@@ -22,6 +22,11 @@ from storefront.sandbox.faults import read_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
 
 SECRET, PUBLISHABLE = "secret", "publishable"
+# What an endpoint runs: (form, call, role) -> the Stripe object to answer with.
+Operation = Callable[[dict[str, Any], Call, str], dict[str, Any]]
+# Every answer is JSON, except a "reset" fault's, which breaks off mid-stream.
+ApiResponse = Response[bytes] | Stream
+
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization header, using "
     "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
@@ -32,7 +37,7 @@ def _mask(key: str) -> str:
     return key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if len(key) > 12 else "*" * len(key)
 
 
-def authenticate(request: Request, form: dict[str, Any]) -> str:
+def authenticate(request: Request[Any, Any, Any], form: dict[str, Any]) -> str:
     """Any `sk_test_…` or `pk_test_…` is this sandbox's account; a live key or anything else is refused."""
     header = request.headers.get("authorization", "")
     key = None
@@ -84,13 +89,13 @@ class SandboxApi:
         api = self
 
         @post("/v1/payment_intents", status_code=200)
-        async def create_intent(request: Request) -> Response:
+        async def create_intent(request: Request[Any, Any, Any]) -> ApiResponse:
             return await api.answer(
                 request, SECRET, lambda form, call, _role: api.account.create_payment_intent(form, call)
             )
 
         @get("/v1/payment_intents/{intent_id:str}")
-        async def retrieve_intent(request: Request, intent_id: FromPath[str]) -> Response:
+        async def retrieve_intent(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> ApiResponse:
             def run(form: dict[str, Any], call: Call, role: str) -> dict[str, Any]:
                 intent = api.account.retrieve("payment_intent", intent_id, param="intent")
                 if role == PUBLISHABLE:
@@ -101,7 +106,7 @@ class SandboxApi:
             return await api.answer(request, (SECRET, PUBLISHABLE), run)
 
         @post("/v1/payment_intents/{intent_id:str}/confirm", status_code=200)
-        async def confirm_intent(request: Request, intent_id: FromPath[str]) -> Response:
+        async def confirm_intent(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> ApiResponse:
             def run(form: dict[str, Any], call: Call, role: str) -> dict[str, Any]:
                 if role == PUBLISHABLE:
                     _client_secret_matches(
@@ -113,7 +118,7 @@ class SandboxApi:
             return await api.answer(request, (SECRET, PUBLISHABLE), run)
 
         @post("/v1/payment_intents/{intent_id:str}/cancel", status_code=200)
-        async def cancel_intent(request: Request, intent_id: FromPath[str]) -> Response:
+        async def cancel_intent(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> ApiResponse:
             return await api.answer(
                 request,
                 SECRET,
@@ -121,23 +126,23 @@ class SandboxApi:
             )
 
         @post("/v1/refunds", status_code=200)
-        async def create_refund(request: Request) -> Response:
+        async def create_refund(request: Request[Any, Any, Any]) -> ApiResponse:
             return await api.answer(request, SECRET, lambda form, call, _role: api.account.create_refund(form, call))
 
         @get("/v1/refunds/{refund_id:str}")
-        async def retrieve_refund(request: Request, refund_id: FromPath[str]) -> Response:
+        async def retrieve_refund(request: Request[Any, Any, Any], refund_id: FromPath[str]) -> ApiResponse:
             return await api.answer(
                 request, SECRET, lambda _form, _call, _role: api.account.retrieve("refund", refund_id)
             )
 
         @get("/v1/events/{event_id:str}")
-        async def retrieve_event(request: Request, event_id: FromPath[str]) -> Response:
+        async def retrieve_event(request: Request[Any, Any, Any], event_id: FromPath[str]) -> ApiResponse:
             return await api.answer(
                 request, SECRET, lambda _form, _call, _role: api.account.retrieve("event", event_id)
             )
 
         @route("/v1/{rest:path}", http_method=["GET", "POST", "DELETE"], status_code=404)
-        async def unrecognized(request: Request, rest: FromPath[str]) -> Response:
+        async def unrecognized(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
             return api.error_response(
                 StripeError(
                     404,
@@ -164,8 +169,8 @@ class SandboxApi:
         )
 
     async def answer(
-        self, request: Request, roles: str | tuple[str, ...], run: Callable[..., dict[str, Any]]
-    ) -> Response:
+        self, request: Request[Any, Any, Any], roles: str | tuple[str, ...], run: Operation
+    ) -> ApiResponse:
         request_id = objects.new_id("req_", 14)
         roles = (roles,) if isinstance(roles, str) else roles
         fault = take_api_fault(self.account.store)
@@ -198,15 +203,20 @@ class SandboxApi:
             return self._run(run, arguments, request_id)
         return self._run_idempotently(request, form, run, arguments, call)
 
-    def _run(self, run: Callable[..., dict[str, Any]], arguments: tuple, request_id: str) -> Response:
+    def _run(self, run: Operation, arguments: tuple[dict[str, Any], Call, str], request_id: str) -> Response[bytes]:
         try:
             return self.json_response(200, run(*arguments), request_id)
         except StripeError as error:
             return self.error_response(error, request_id)
 
     def _run_idempotently(
-        self, request: Request, form: dict[str, Any], run: Callable[..., dict[str, Any]], arguments: tuple, call: Call
-    ) -> Response:
+        self,
+        request: Request[Any, Any, Any],
+        form: dict[str, Any],
+        run: Operation,
+        arguments: tuple[dict[str, Any], Call, str],
+        call: Call,
+    ) -> Response[bytes]:
         key = call.idempotency_key
         assert key is not None
         if len(key) > 255:
@@ -267,7 +277,7 @@ class SandboxApi:
             headers={"Request-Id": call.request_id, "Idempotency-Key": key},
         )
 
-    async def faulty_response(self, fault: str, request_id: str) -> Response:
+    async def faulty_response(self, fault: str, request_id: str) -> ApiResponse:
         """What QA asked the next API calls to meet (storefront/sandbox/faults.py)."""
         if fault == "hang":
             await asyncio.sleep(read_switches(self.account.store).hang_s)
@@ -288,7 +298,7 @@ class SandboxApi:
         return self.error_response(StripeError(500, "An unknown error occurred", type="api_error"), request_id)
 
     @staticmethod
-    def json_response(status: int, body: dict[str, Any], request_id: str) -> Response:
+    def json_response(status: int, body: dict[str, Any], request_id: str) -> Response[bytes]:
         return Response(
             json.dumps(body).encode(),
             status_code=status,
@@ -296,7 +306,7 @@ class SandboxApi:
             headers={"Request-Id": request_id},
         )
 
-    def error_response(self, error: StripeError, request_id: str) -> Response:
+    def error_response(self, error: StripeError, request_id: str) -> Response[bytes]:
         headers = {"Request-Id": request_id}
         if error.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="Stripe"'

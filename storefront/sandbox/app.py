@@ -1,5 +1,6 @@
-"""The sandbox as its own ASGI app (`python -m storefront sandbox serve`), or as a router that the
-shop mounts under `/_sandbox` when no Stripe keys are configured."""
+"""The sandbox as its own ASGI app (`python -m storefront.sandbox serve`), or as a router that a
+development server places beside the shop under `/_sandbox`. It imports nothing of the shop: the
+shop reaches it over HTTP, exactly as it reaches Stripe."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from pathlib import Path
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.template.config import TemplateConfig
 
 from storefront.sandbox.account import SandboxAccount
 from storefront.sandbox.api import SandboxApi
@@ -17,9 +16,10 @@ from storefront.sandbox.control import SandboxControl
 from storefront.sandbox.pages import SandboxPages
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import WebhookSender, configure_endpoint
-from storefront.settings import ROOT
 
 MOUNT_PATH = "/_sandbox"
+SECRET_KEY = "sk_test_storefront_sandbox"  # noqa: S105 - any sk_test_… key is the sandbox's account
+PUBLISHABLE_KEY = "pk_test_storefront_sandbox"
 
 
 def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: str = "Storefront") -> Router:
@@ -31,6 +31,9 @@ def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: 
             SandboxPages(account, mount_path, merchant).router(),
             SandboxControl(store, mount_path).router(),
         ],
+        # Stripe's API authenticates by key and its pages by token; there are no cookies to protect.
+        opt={"exclude_from_csrf": True},
+        include_in_schema=False,
     )
 
 
@@ -46,7 +49,6 @@ def create_sandbox_app(
     sender = WebhookSender(store)
     return Litestar(
         route_handlers=[sandbox_router(store, mount_path="", merchant=merchant)],
-        template_config=TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine),
         # Stripe's API answers any origin: Stripe.js calls it from the shop's pages.
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET", "POST"]),
         on_startup=[sender.start],

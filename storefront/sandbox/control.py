@@ -7,11 +7,12 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.params import JSONBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from storefront.sandbox.faults import API_FAULTS, DROP_MODES, read_switches, set_switches
+from storefront.sandbox.html import page
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import configure_endpoint, deliveries, endpoint, release_held
 
@@ -24,7 +25,16 @@ def state(store: SandboxStore) -> dict[str, Any]:
     }
 
 
-def _json_only(request: Request) -> None:
+def _same_site_only(request: Request[Any, Any, Any]) -> None:
+    """The control form has no CSRF token (the sandbox keeps no sessions); a browser says where a
+    form comes from, so one sent from another site is refused."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site not in (None, "same-origin", "none") or (origin and origin != str(request.base_url).rstrip("/")):
+        raise PermissionDeniedException("the control form only takes posts from this page")
+
+
+def _json_only(request: Request[Any, Any, Any]) -> None:
     # A JSON body can't be sent across sites without a CORS preflight, so these need no CSRF token.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ClientException("send application/json", status_code=415)
@@ -39,9 +49,9 @@ class SandboxControl:
         control = self
 
         @get("/control")
-        async def control_page() -> Template:
-            return Template(
-                template_name="sandbox/control.html",
+        async def control_page() -> Response[str]:
+            return page(
+                "control.html",
                 headers={"Cache-Control": "no-store"},
                 context={
                     **state(control.store),
@@ -51,8 +61,9 @@ class SandboxControl:
                 },
             )
 
-        @post("/control", status_code=303)
-        async def control_form(request: Request) -> Redirect:
+        @post("/control", status_code=303, opt={"exclude_from_csrf": True})
+        async def control_form(request: Request[Any, Any, Any]) -> Redirect:
+            _same_site_only(request)
             form = await request.form()
             changes = {
                 name: form.get(name)
@@ -77,7 +88,7 @@ class SandboxControl:
             return state(control.store)
 
         @post("/control/api/switches", status_code=200, opt={"exclude_from_csrf": True})
-        async def api_switches(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        async def api_switches(request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
             _json_only(request)
             try:
                 return asdict(set_switches(control.store, **data))
@@ -85,7 +96,7 @@ class SandboxControl:
                 raise ClientException(str(error)) from None
 
         @post("/control/api/webhook-endpoint", status_code=200, opt={"exclude_from_csrf": True})
-        async def api_endpoint(request: Request, data: JSONBody[dict[str, Any]]) -> dict[str, str]:
+        async def api_endpoint(request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, str]:
             _json_only(request)
             try:
                 return configure_endpoint(control.store, str(data.get("url", "")), data.get("secret"))
@@ -93,7 +104,7 @@ class SandboxControl:
                 raise ClientException(str(error)) from None
 
         @post("/control/api/release-held", status_code=200, opt={"exclude_from_csrf": True})
-        async def api_release(request: Request) -> Response[dict[str, int]]:
+        async def api_release(request: Request[Any, Any, Any]) -> Response[dict[str, int]]:
             return Response({"released": release_held(control.store)})
 
         return Router(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -24,7 +24,8 @@ def parse_stripe_form(body: bytes | str) -> dict[str, Any]:
             raise FormError(key, f"Invalid parameter name: {key}")
         path = [match[1], *re.findall(r"\[([^\[\]]*)\]", match[2])]
         _put(root, path, value, key)
-    return _listify(root)
+    # A dict, unless every top-level name is an index (`0=x`): Stripe's parameters have names.
+    return cast("dict[str, Any]", _listify(root))
 
 
 def _put(node: dict[str, Any], path: list[str], value: str, key: str) -> None:

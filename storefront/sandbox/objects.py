@@ -1,5 +1,6 @@
-"""Stripe's object shapes, with every field the shop's library knows (reference/stripe-twint.md
-§2.3, §3.1). Fields Stripe sends as null are null here."""
+"""Stripe's object shapes, with every field the shop's library knows (stripe-python's
+`PaymentIntent`, `Refund` and `Event`; https://docs.stripe.com/api). Fields Stripe sends as null
+are null here."""
 
 from __future__ import annotations
 

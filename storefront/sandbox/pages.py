@@ -1,6 +1,7 @@
 """What the customer's browser meets in the sandbox: the fake Stripe.js and the TWINT page with
 the buttons of Stripe's test page ("Authorize test payment", "Fail test payment"), plus "Cancel"
-and "Close without returning" (reference/stripe-twint.md §1.5, §1.6, §5)."""
+and "Close without returning" (https://docs.stripe.com/payments/twint, and Stripe's testing
+guide https://docs.stripe.com/testing)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ import segno
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from storefront.sandbox import objects
 from storefront.sandbox.account import Call, SandboxAccount, StripeError, redirect_token
 from storefront.sandbox.faults import read_switches
-from storefront.settings import ROOT
+from storefront.sandbox.html import ASSETS_DIR, page
 
-ASSETS = ROOT / "assets" / "sandbox"
 ACTIONS = ("authorize", "fail", "cancel", "close")
 
 
@@ -48,7 +48,7 @@ class SandboxPages:
         @get("/js/stripe.js")
         async def stripe_js() -> Response[bytes]:
             return Response(
-                (ASSETS / "stripe.js").read_bytes(),
+                (ASSETS_DIR / "stripe.js").read_bytes(),
                 media_type="application/javascript; charset=utf-8",
                 headers={"Cache-Control": "public, max-age=300"},
             )
@@ -56,18 +56,20 @@ class SandboxPages:
         @get("/css/twint.css")
         async def twint_css() -> Response[bytes]:
             return Response(
-                (ASSETS / "twint.css").read_bytes(),
+                (ASSETS_DIR / "twint.css").read_bytes(),
                 media_type="text/css; charset=utf-8",
                 headers={"Cache-Control": "public, max-age=300"},
             )
 
         @get("/twint/{intent_id:str}")
-        async def twint_page(request: Request, intent_id: FromPath[str], token: FromQuery[str] = "") -> Template:
+        async def twint_page(
+            request: Request[Any, Any, Any], intent_id: FromPath[str], token: FromQuery[str] = ""
+        ) -> Response[str]:
             intent = pages._intent_for(intent_id, token)
             return pages._page(request, intent, token)
 
         @post("/twint/{intent_id:str}", status_code=303)
-        async def twint_action(request: Request, intent_id: FromPath[str]) -> Template | Redirect:
+        async def twint_action(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> Response[str] | Redirect:
             form = await request.form()
             token, action = str(form.get("token", "")), str(form.get("action", ""))
             intent = pages._intent_for(intent_id, token)
@@ -125,17 +127,17 @@ class SandboxPages:
 
     def _page(
         self,
-        request: Request,
+        request: Request[Any, Any, Any],
         intent: dict[str, Any],
         token: str,
         *,
         status_code: int = 200,
         notice: str | None = None,
         closed: bool = False,
-    ) -> Template:
+    ) -> Response[str]:
         page_url = f"{str(request.base_url).rstrip('/')}{self.mount_path}/twint/{intent['id']}?token={token}"
-        return Template(
-            template_name="sandbox/twint.html",
+        return page(
+            "twint.html",
             status_code=status_code,
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
             context={

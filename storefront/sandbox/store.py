@@ -77,7 +77,9 @@ class SandboxStore:
         cursor = connection.execute(
             "INSERT INTO event (id, type, body) VALUES (?, ?, ?)", (event["id"], event["type"], json.dumps(event))
         )
-        return cursor.lastrowid
+        seq = cursor.lastrowid
+        assert seq is not None  # set by every INSERT into a table with a rowid
+        return seq
 
     def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """A read for the control page and tests."""
@@ -112,7 +114,7 @@ class SandboxStore:
         row = connection.execute("SELECT value FROM setting WHERE name = ?", (name,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    # --- idempotency (reference/stripe-twint.md §2.5) ------------------------------------------
+    # --- idempotency (https://docs.stripe.com/api/idempotent_requests) -------------------------
 
     def begin_idempotent(self, key: str, fingerprint: str) -> tuple[str, int | None, str | None]:
         """('new', …) to run the request; ('replay', status, body); ('mismatch', …); ('in_flight', …)."""

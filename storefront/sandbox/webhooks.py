@@ -1,10 +1,12 @@
-"""Signed webhook deliveries, as Stripe sends them (reference/stripe-twint.md §3): each event is
+"""Signed webhook deliveries, as Stripe sends them (https://docs.stripe.com/webhooks): each event is
 POSTed to the endpoint with `Stripe-Signature: t=…,v1=…` (HMAC-SHA256 of "{t}.{body}" with the
 endpoint's whsec_ secret), asynchronously, retried with back-off on anything but 2xx, each attempt
 signed afresh. The fault switches decide when, how often and in which order."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -16,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from storefront.background import Periodic
 from storefront.sandbox.faults import Switches
 from storefront.sandbox.store import SandboxStore
 
@@ -40,7 +41,8 @@ def signature_header(payload: str, secret: str, timestamp: int | None = None) ->
 
 
 def endpoint(store: SandboxStore) -> dict[str, str] | None:
-    return store.setting("webhook_endpoint")
+    configured: dict[str, str] | None = store.setting("webhook_endpoint")
+    return configured
 
 
 def configure_endpoint(store: SandboxStore, url: str, secret: str | None = None) -> dict[str, str]:
@@ -121,17 +123,31 @@ class WebhookSender:
 
     def __init__(self, store: SandboxStore, poll_s: float = 0.1) -> None:
         self.store = store
-        self._periodic = Periodic("sandbox-webhooks", self.deliver_due, poll_s)
+        self.poll_s = poll_s
+        self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False)
-        await self._periodic.start()
+        self._task = asyncio.create_task(self._run(), name="sandbox-webhooks")
 
     async def stop(self) -> None:
-        await self._periodic.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._client is not None:
             await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                logger.exception("sandbox webhooks: a round failed")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self.poll_s)
 
     async def deliver_due(self) -> int:
         batch = self._claim()

@@ -8,8 +8,7 @@ import stripe
 
 from storefront.sandbox.faults import set_switches
 from storefront.sandbox.store import SandboxStore
-from tests.sandbox.conftest import SECRET_KEY
-from tests.sandbox.test_payment_intents import CONFIRM, PARAMS
+from tests.support.sandbox import CONFIRM, PARAMS, SECRET_KEY
 
 
 def test_the_next_calls_answer_500_then_the_api_recovers(client, sandbox):

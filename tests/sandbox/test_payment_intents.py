@@ -1,5 +1,5 @@
 """The PaymentIntent slice of the sandbox, driven only through the official `stripe` library (and
-plain HTTP where Stripe.js would call). reference/stripe-twint.md §1.2 and §2."""
+plain HTTP where Stripe.js would call); the rules they check are in docs/payments.md."""
 
 import re
 
@@ -7,20 +7,8 @@ import httpx
 import pytest
 import stripe
 
-from tests.sandbox.conftest import PUBLISHABLE_KEY, SECRET_KEY
+from tests.support.sandbox import CONFIRM, PARAMS, PUBLISHABLE_KEY, SECRET_KEY
 
-PARAMS = {
-    "amount": 4990,
-    "currency": "chf",
-    "allowed_payment_method_types": ["twint"],
-    "metadata": {"order_id": "1042"},
-    "description": "Order 1042",
-    "receipt_email": "kunde@example.ch",
-}
-CONFIRM = {
-    "payment_method_data": {"type": "twint", "billing_details": {"name": "Anna Muster", "email": "a@example.ch"}},
-    "return_url": "http://shop.example/checkout/return?order=1042",
-}
 EVERY_FIELD = {
     "id",
     "object",

@@ -3,7 +3,7 @@
 import pytest
 import stripe
 
-from tests.sandbox.test_payment_intents import CONFIRM, PARAMS
+from tests.support.sandbox import CONFIRM, PARAMS
 
 
 @pytest.fixture

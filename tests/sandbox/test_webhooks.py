@@ -8,8 +8,7 @@ import stripe
 
 from storefront.sandbox.faults import set_switches
 from storefront.sandbox.webhooks import deliveries, release_held
-from tests.sandbox.conftest import WEBHOOK_SECRET
-from tests.sandbox.test_payment_intents import CONFIRM, PARAMS
+from tests.support.sandbox import CONFIRM, PARAMS, WEBHOOK_SECRET
 
 
 def pay(client, sandbox):

@@ -20,7 +20,11 @@ def test_development_defaults_need_nothing_set():
     settings = Settings.from_env({})
     assert settings.env == "development"
     assert settings.database_url.startswith("sqlite:///")
-    assert settings.uses_sandbox
+    assert settings.stripe_secret_key is None  # no payments until keys (or the development sandbox) are given
+    assert (settings.stripe_api_base, settings.stripe_js_url) == (
+        "https://api.stripe.com",
+        "https://js.stripe.com/endive/stripe.js",
+    )
     assert not settings.secure_cookies
     assert len(settings.secret_key) >= 32
 
@@ -29,7 +33,7 @@ def test_a_complete_production_environment_is_accepted_with_secure_cookies():
     settings = Settings.from_env(LIVE)
     assert settings.production
     assert settings.secure_cookies
-    assert not settings.uses_sandbox
+    assert settings.stripe_api_base == "https://api.stripe.com"
 
 
 @pytest.mark.parametrize(
@@ -44,6 +48,8 @@ def test_a_complete_production_environment_is_accepted_with_secure_cookies():
         ("STOREFRONT_DATABASE_URL", "mysql://u:secret@h/db", "STOREFRONT_DATABASE_URL: 'h/db' is not"),
         ("STOREFRONT_SECRET_KEY", "short", "STOREFRONT_SECRET_KEY: must be at least 32 characters"),
         ("STOREFRONT_FREE_SHIPPING_FROM", "100,00", "STOREFRONT_FREE_SHIPPING_FROM: '100,00' is not a CHF amount"),
+        ("STRIPE_API_BASE", "api.stripe.com", "STRIPE_API_BASE: 'api.stripe.com' is not an http(s) address"),
+        ("STRIPE_JS_URL", "//evil.example/stripe.js", "STRIPE_JS_URL: '//evil.example/stripe.js' is not"),
     ],
 )
 def test_a_bad_value_names_its_variable_in_one_line(name, value, message):
@@ -70,6 +76,8 @@ def test_a_bad_database_url_is_named_without_its_password():
         ({"STRIPE_SECRET_KEY": "sk_test_abc"}, "STRIPE_SECRET_KEY"),
         ({"STRIPE_PUBLISHABLE_KEY": "pk_test_abc"}, "STRIPE_PUBLISHABLE_KEY"),
         ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_API_BASE": "http://127.0.0.1:12111"}, "STRIPE_API_BASE"),
+        ({"STRIPE_JS_URL": "/_sandbox/js/stripe.js"}, "STRIPE_JS_URL"),
         ({"STOREFRONT_COMPANY": ""}, "STOREFRONT_COMPANY"),
         ({"STOREFRONT_COMPANY_ADDRESS": ""}, "STOREFRONT_COMPANY_ADDRESS"),
         ({"STOREFRONT_COMPANY_EMAIL": "nobody"}, "STOREFRONT_COMPANY_EMAIL"),

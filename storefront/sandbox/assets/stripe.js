@@ -1,6 +1,6 @@
 /*
  * Storefront's offline stand-in for https://js.stripe.com/endive/stripe.js: the part of the
- * Stripe.js contract the shop uses (reference/stripe-twint.md §5), talking to the sandbox's API.
+ * Stripe.js contract the shop uses (https://docs.stripe.com/js), talking to the sandbox's API.
  *   Stripe(publishableKey, options)
  *   stripe.confirmTwintPayment(clientSecret, data, {handleActions})
  *   stripe.retrievePaymentIntent(clientSecret)

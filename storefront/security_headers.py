@@ -1,0 +1,81 @@
+"""The security headers every response of the shop carries: a Content-Security-Policy that allows
+only the shop's own origin plus Stripe.js and Stripe's API, no sniffing, no framing, and HSTS in
+production. Added by a small ASGI middleware from the app's own settings, so two apps with
+different settings in one process (as in the tests) never share them."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from storefront.settings import Settings
+
+SELF = "'self'"
+
+
+def _origin(url: str) -> str | None:
+    """The origin of an absolute address; None for a path on this shop."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Our origin only, plus Stripe.js and Stripe's API for the TWINT hand-off (docs/payments.md,
+    "Stripe.js and the Content-Security-Policy")."""
+    stripe_js_origin = _origin(settings.stripe_js_url)
+    stripe_js = " ".join(filter(None, [SELF, stripe_js_origin]))
+    stripe_api = " ".join(dict.fromkeys(filter(None, [SELF, _origin(settings.stripe_api_base)])))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {stripe_js}",
+            f"frame-src {stripe_js_origin or SELF}",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {stripe_api}",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    headers = {
+        "content-security-policy": content_security_policy(settings),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "cross-origin-opener-policy": "same-origin",
+        "x-frame-options": "DENY",
+    }
+    if settings.production:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return [(name.encode(), value.encode()) for name, value in headers.items()]
+
+
+class SecurityHeadersMiddleware:
+    """Adds `headers` to each HTTP response that does not set them itself (a page may choose a
+    stricter Referrer-Policy, for example)."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                given: list[Any] = list(message.get("headers", []))
+                present = {bytes(name).lower() for name, _value in given}
+                given.extend(header for header in self.headers if header[0] not in present)
+                message["headers"] = given
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
