@@ -43,8 +43,8 @@ class StoredOrder:
     number: str
     status: str
     total: int
-    payment_intent_id: str | None
-    needs_refund: bool
+    payment_intent_id: str | None  # its first payment's PaymentIntent
+    needs_refund: bool  # a payment of it came in but is due back
 
 
 class ShopRecords:
@@ -53,28 +53,39 @@ class ShopRecords:
     def __init__(self, shop: LocalShop) -> None:
         self.shop = shop
 
-    def _rows(self, sql: str, *params: Any) -> list[tuple]:
+    def _rows(self, sql: str, *params: Any) -> list[Any]:
         connection = sqlite3.connect(f"file:{self.shop.database}?mode=ro", uri=True, timeout=10)
         try:
             return connection.execute(sql, params).fetchall()
         finally:
             connection.close()
 
-    _ORDERS = "SELECT number, status, total, payment_intent_id, needs_refund FROM shop_order"
+    _ORDERS = (
+        "SELECT o.number, o.status, o.total,"
+        " (SELECT p.intent_id FROM payment p WHERE p.order_id = o.id ORDER BY p.id LIMIT 1),"
+        " EXISTS (SELECT 1 FROM payment p WHERE p.order_id = o.id AND p.status = 'refund_due')"
+        " FROM shop_order o"
+    )
 
     def orders(self, email: str) -> list[StoredOrder]:
-        rows = self._rows(f"{self._ORDERS} WHERE email = ? ORDER BY id", email)
-        return [StoredOrder(*row[:4], bool(row[4])) for row in rows]
+        rows = self._rows(f"{self._ORDERS} WHERE o.email = ? ORDER BY o.id", email)
+        return [self._stored(row) for row in rows]
 
     def order(self, number: str) -> StoredOrder:
-        rows = self._rows(f"{self._ORDERS} WHERE number = ?", number)
+        rows = self._rows(f"{self._ORDERS} WHERE o.number = ?", number)
         assert rows, f"the shop has no order {number}"
-        return StoredOrder(*rows[0][:4], bool(rows[0][4]))
+        return self._stored(rows[0])
+
+    @staticmethod
+    def _stored(row: Any) -> StoredOrder:
+        number, status, total, intent_id, refund_due = row
+        return StoredOrder(number, status, total, intent_id, bool(refund_due))
 
     def stock(self, sku: str) -> int:
         rows = self._rows("SELECT stock FROM variant WHERE sku = ?", sku)
         assert rows, f"the shop has no variant {sku}"
-        return rows[0][0]
+        level: int = rows[0][0]
+        return level
 
     def lines(self, number: str) -> list[tuple[str, int, int]]:
         """(sku, quantity, unit price in Rappen) of an order."""
@@ -132,7 +143,8 @@ class Sandbox:
         api_fault, api_fault_count, hang_s, customer_never_returns); see the control page."""
         response = self.http.post(f"{self.url}/control/api/switches", json=switches)
         assert response.status_code == 200, response.text
-        return response.json()
+        changed: dict[str, Any] = response.json()
+        return changed
 
     def reset(self) -> None:
         self.switch(
@@ -146,12 +158,14 @@ class Sandbox:
         )
 
     def switches(self) -> dict[str, Any]:
-        return self.http.get(f"{self.url}/control/api/state").json()["switches"]
+        state: dict[str, Any] = self.http.get(f"{self.url}/control/api/state").json()
+        return dict(state["switches"])
 
     def release_held(self) -> int:
         response = self.http.post(f"{self.url}/control/api/release-held", json={})
         assert response.status_code == 200, response.text
-        return response.json()["released"]
+        released: int = response.json()["released"]
+        return released
 
     def deliveries(self, intent_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
         """The webhook deliveries about one PaymentIntent, oldest first."""

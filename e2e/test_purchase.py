@@ -26,7 +26,7 @@ def test_buy_one_product_end_to_end(page: Page, address, records, local_shop):
         assert records.stock("MUG-350") == stock_before - 1
         assert records.emails(number) == ["order_paid"]
         assert address.name in records.sent_email(number)
-    if local_shop:  # R13: the client secret passed through the address bar, but no log line has it
+    if local_shop:  # the client secret passed through the address bar, but no log line has it
         log = local_shop.log.read_text()
         assert "/checkout/return?" in log
         assert "_secret_" not in log
@@ -134,7 +134,7 @@ def test_checkout_errors_are_shown_next_to_their_fields_and_input_is_kept(page: 
 
 
 def test_stripe_down_at_checkout_keeps_the_order_and_a_retry_pays_once(page: Page, address, records, sandbox):
-    """R14: Stripe answers 500 (its library's retries too): the customer is told, then pays once it is back."""
+    """Stripe answers 500 (its library's retries too): the customer is told, then pays once it is back."""
     ProductPage(page).open("dark-chocolate").add_to_cart()
     checkout = CheckoutPage(page).open().fill(address, delivery=PICK_UP)
     sandbox.switch(api_fault="error_500", api_fault_count=3)

@@ -12,6 +12,7 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
@@ -68,7 +69,7 @@ class AssetManifest:
     sync_to_thread=False,
     name="asset",
 )
-def serve_asset(request: Request, file_path: FromPath[str]) -> Response[bytes]:
+def serve_asset(request: Request[Any, Any, Any], file_path: FromPath[str]) -> Response[bytes]:
     manifest: AssetManifest = request.app.state.shop.assets
     asset = manifest.files.get(file_path.lstrip("/"))
     if asset is None:

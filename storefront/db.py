@@ -9,7 +9,7 @@ Two ways in, one database:
   the catalogue revision). On PostgreSQL it uses the same async engine. On SQLite it uses the
   standard `sqlite3` driver directly in the event loop: a read of a local file takes
   microseconds, while aiosqlite pays two thread hand-overs per statement, which made pages
-  several times slower (issue #2, "Performance budget"). SQLite is the laptop and
+  several times slower (measured with `make bench`). SQLite is the laptop and
   single-worker database; production runs PostgreSQL.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Never, TypeVar, TypeVarTuple, overload
 
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
@@ -28,6 +28,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from storefront.settings import ROOT
 
@@ -35,6 +36,9 @@ MIGRATIONS_DIR = ROOT / "storefront" / "migrations"
 
 # Writers wait this long for SQLite's single write lock before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 def driver_url(url: str, *, use_async: bool) -> URL:
@@ -100,9 +104,20 @@ class _InlineSQLiteConnection:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    # Typed as `AsyncConnection.execute` and `.scalar` are, so a typed statement gives typed rows either way.
+    @overload
+    async def execute(self, statement: TypedReturnsRows[*_Ts], parameters: Any = None) -> CursorResult[*_Ts]: ...
+    @overload
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]: ...
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[*tuple[Any, ...]]:
         return self._connection.execute(statement, parameters)
 
+    @overload
+    async def scalar(self, statement: TypedReturnsRows[Never], parameters: Any = None) -> Any | None: ...
+    @overload
+    async def scalar(self, statement: TypedReturnsRows[_T], parameters: Any = None) -> _T | None: ...
+    @overload
+    async def scalar(self, statement: Executable, parameters: Any = None) -> Any: ...
     async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
         return self._connection.scalar(statement, parameters)
 
@@ -128,8 +143,8 @@ class Database:
         reads (catalogue revision, stock, cart) need no common snapshot, and a transaction would
         cost more than the reads themselves."""
         if self._sync_engine is not None:
-            with self._sync_engine.connect().execution_options(sqlite_begin=None) as connection:
-                yield _InlineSQLiteConnection(connection)
+            with self._sync_engine.connect().execution_options(sqlite_begin=None) as sync_connection:
+                yield _InlineSQLiteConnection(sync_connection)
             return
         async with self.async_engine.connect() as connection:
             yield connection
@@ -139,10 +154,10 @@ class Database:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if self._sync_engine is not None:
             with (
-                self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection,
-                connection.begin(),
+                self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as sync_connection,
+                sync_connection.begin(),
             ):
-                yield _InlineSQLiteConnection(connection)
+                yield _InlineSQLiteConnection(sync_connection)
             return
         async with self.async_engine.begin() as connection:
             yield connection

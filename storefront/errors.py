@@ -4,15 +4,16 @@ message in the page's notice region. Only server faults are logged as errors."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from advanced_alchemy.exceptions import NotFoundError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from storefront.i18n import LANGUAGE_COOKIE, choose_language, set_language
 from storefront.i18n import gettext as _
-from storefront.web import render, wants_fragment
+from storefront.i18n import use_language_of
+from storefront.rendering import render, wants_fragment
 
 logger = logging.getLogger("storefront")
 
@@ -39,7 +40,7 @@ def _texts(status: int, exc: Exception) -> tuple[str, str]:
     )
 
 
-def html_exception_handler(request: Request, exc: Exception) -> Response:
+def html_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
         status = exc.status_code
     elif isinstance(exc, NotFoundError):
@@ -49,7 +50,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
     if status >= 500:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     # The router's 404/405 never reach `before_request`, so choose the language here too.
-    set_language(choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")))
+    use_language_of(request)
     title, detail = _texts(status, exc)
     headers = dict(getattr(exc, "headers", None) or {})
     if wants_fragment(request):
@@ -57,7 +58,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
     # No cart on error pages: reading it could be what failed.
     return render(
-        request.app.state.shop,
+        request.app.state.shop.settings,
         request,
         "errors/error.html",
         block="notice",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import cache
+from typing import Any
 
 from babel.core import negotiate_locale
 from babel.support import NullTranslations, Translations
+from litestar.connection import ASGIConnection
 
 from storefront.settings import LANGUAGES, ROOT
 
@@ -48,6 +50,11 @@ def choose_language(cookie: str | None, accept_language: str | None) -> str:
         if chosen:
             return chosen.split("_")[0]
     return LANGUAGES[0]
+
+
+def use_language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """This request's language: the visitor's saved choice, else their browser's."""
+    set_language(choose_language(connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language")))
 
 
 def set_language(language: str) -> None:

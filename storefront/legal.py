@@ -1,5 +1,5 @@
 """The legal pages a Swiss online shop and TWINT's onboarding require: imprint (who sells, legal
-form, address, e-mail), terms and privacy, filled from the settings (reference/swiss.md)."""
+form, address, e-mail), terms and privacy, filled from the settings (docs/swiss.md, "Legal pages")."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from storefront.page_state import read_page_state
-from storefront.web import Shop, render
+from storefront.rendering import render
+from storefront.shop import Shop
 
 PAGES = ("imprint", "terms", "privacy")
 
@@ -20,5 +20,5 @@ PAGES = ("imprint", "terms", "privacy")
 async def legal_page(request: HTMXRequest, shop: NamedDependency[Shop], page: FromPath[str]) -> Template:
     if page not in PAGES:
         raise NotFoundException()
-    state = await read_page_state(shop, request)
-    return render(shop, request, f"legal/{page}.html", cart=state.cart, company=shop.settings)
+    state = await shop.read_page(request)
+    return render(shop.settings, request, f"legal/{page}.html", cart=state.cart, company=shop.settings)

@@ -1,5 +1,5 @@
 """Keeping secrets out of log lines: Stripe appends the client secret to the return address, and
-Stripe.js sends it in a query, so access logs would otherwise record it (reliability-security.md R13)."""
+Stripe.js sends it in a query, so access logs would otherwise record it (docs/security.md, "Client secrets")."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 from advanced_alchemy.base import orm_registry
 
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
-from storefront.orders.models import Order, OrderLine, OrderStatus, OutboxEmail, ProcessedEvent
+from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
+from storefront.orders.models import Order, OrderLine, OrderStatus, OutboxEmail, Payment, Refund
+from storefront.payments.models import ProcessedEvent
 
 metadata = orm_registry.metadata
 
@@ -16,10 +17,11 @@ __all__ = [
     "OrderLine",
     "OrderStatus",
     "OutboxEmail",
+    "Payment",
     "ProcessedEvent",
     "Product",
     "ProductImage",
+    "Refund",
     "Variant",
-    "VatClass",
     "metadata",
 ]

@@ -1,5 +1,5 @@
 """Money is an `int` of Rappen everywhere. This module parses it, splits VAT out of gross
-prices and writes CHF the way each Swiss locale does (DESIGN.md, "Swiss specifics")."""
+prices and writes CHF the way each Swiss locale does (docs/swiss.md)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
-
-from storefront.catalog.models import VatClass
+from zoneinfo import ZoneInfo
 
 NBSP = "\u00a0"
 NARROW_NBSP = "\u202f"
 
-# TWINT settles any Rappen amount, so nothing here rounds to 5 Rappen (reference/swiss.md).
+# TWINT settles any Rappen amount, so nothing here rounds to 5 Rappen (docs/swiss.md, "Rounding").
 
 _CHF_INPUT = re.compile(r"(?P<francs>\d{1,7})(?:\.(?P<rappen>\d{2}))?")
 
@@ -30,7 +30,7 @@ def parse_chf(text: str) -> int:
 
 
 def _group(digits: str, separator: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -38,22 +38,24 @@ def _group(digits: str, separator: str) -> str:
     return separator.join(groups)
 
 
-def format_chf(rappen: int, locale: str = "de") -> str:
+def format_chf(rappen: int, locale: str = "de", *, whole: bool = False) -> str:
     """CLDR's CHF patterns as browsers write them (`Intl.NumberFormat`); Babel's fr_CH is wrong.
 
     de-CH / en-CH: `CHF 1'234.50`, negative `CHF-1'234.50`
     fr-CH: `1 234.50 CHF`, groups by a narrow no-break space, negative `-1 234.50 CHF`
     it-CH: `CHF 1234.50`, grouped only from five digits: `CHF 12'345.50`
-    The space between amount and `CHF` is a no-break space everywhere.
+    The space between amount and `CHF` is a no-break space everywhere. With `whole`, a round
+    amount in a sentence leaves out its Rappen: "up to CHF 5'000".
     """
     sign = "-" if rappen < 0 else ""
     francs, cents = divmod(abs(rappen), 100)
     digits = str(francs)
+    fraction = "" if whole and cents == 0 else f".{cents:02d}"
     language = locale.replace("-", "_").split("_")[0]
     if language == "fr":
-        return f"{sign}{_group(digits, NARROW_NBSP)}.{cents:02d}{NBSP}CHF"
+        return f"{sign}{_group(digits, NARROW_NBSP)}{fraction}{NBSP}CHF"
     grouped = digits if language == "it" and len(digits) < 5 else _group(digits, "'")
-    return f"CHF{'' if sign else NBSP}{sign}{grouped}.{cents:02d}"
+    return f"CHF{'' if sign else NBSP}{sign}{grouped}{fraction}"
 
 
 # --- VAT -----------------------------------------------------------------------------------------
@@ -64,6 +66,20 @@ def format_chf(rappen: int, locale: str = "de") -> str:
 # is rounded on its own, so the VAT lines always add up with the total (nopCommerce#3949).
 
 _RATES_FILE = Path(__file__).with_name("vat_rates.toml")
+SWISS_TIME = ZoneInfo("Europe/Zurich")
+
+
+def swiss_today() -> dt.date:
+    """The date in Switzerland, which decides the VAT rates, whatever the server's time zone."""
+    return dt.datetime.now(SWISS_TIME).date()
+
+
+class VatClass(StrEnum):
+    """Swiss VAT categories; their rates are dated data in `storefront/vat_rates.toml`."""
+
+    STANDARD = "standard"
+    REDUCED = "reduced"
+    ACCOMMODATION = "accommodation"
 
 
 @dataclass(frozen=True, slots=True)

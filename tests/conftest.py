@@ -5,70 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import make_url
 
-from storefront.catalog.importer import apply_catalog, parse_catalog_csv
-from storefront.db import create_async_db_engine
-from storefront.models import metadata
 from storefront.settings import Settings
+from tests.support.db import BACKENDS, POSTGRES_URL, migrate, postgres_admin, reset_shop
+from tests.support.sandbox import WEBHOOK_SECRET
 
-ROOT = Path(__file__).resolve().parents[1]
 # Commands the tests start (migrations, imports) keep the Stripe sandbox's state in memory, not in var/.
 os.environ.setdefault("STOREFRONT_SANDBOX_DB", ":memory:")
+for _name in (
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "STRIPE_JS_URL",
+):
+    os.environ.pop(_name, None)  # the tests choose where "Stripe" is
 os.environ.setdefault("STOREFRONT_OUTBOX_DIR", str(Path(tempfile.gettempdir()) / "storefront-test-outbox"))
-POSTGRES_URL = os.environ.get("STOREFRONT_TEST_POSTGRES_URL", "").strip()
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-CATALOG_CSV = ROOT / "tests" / "catalog.csv"
-EMPTIED_TABLES = (
-    "processed_event",
-    "order_line",
-    "shop_order",
-    "cart_line",
-    "cart",
-    "product_image",
-    "variant",
-    "product",
-)
-
-
-def migrate(url: str) -> None:
-    """Through the operator's own command, so the migrations themselves are under test."""
-    env = {**os.environ, "STOREFRONT_DATABASE_URL": url}
-    result = subprocess.run(
-        [sys.executable, "-m", "storefront", "database", "upgrade", "--no-prompt"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-async def _postgres_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.host,
-        port=parsed.port or 5432,
-        database=parsed.database,
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -80,34 +39,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return
     # A database of its own per run, so parallel runs and leftovers never meet.
     name = f"storefront_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_postgres_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(postgres_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
         migrate(url)
         yield url
     finally:
-        asyncio.run(_postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def import_catalog(url: str, csv_text: bytes) -> list[str]:
-    """What `python -m storefront catalog import` does, in-process."""
-    engine = create_async_db_engine(url)
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            return await apply_catalog(session, parse_catalog_csv(csv_text))
-    finally:
-        await engine.dispose()
-
-
-async def reset_shop(url: str, catalog_csv: Path = CATALOG_CSV) -> None:
-    engine = create_async_db_engine(url)
-    try:
-        async with engine.begin() as connection:
-            for name in EMPTIED_TABLES:
-                await connection.execute(delete(metadata.tables[name]))
-    finally:
-        await engine.dispose()
-    await import_catalog(url, catalog_csv.read_bytes())
+        asyncio.run(postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -116,6 +54,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         secret_key="test-secret-" + "x" * 32,
-        sandbox_db=":memory:",
         outbox_dir=str(tmp_path / "outbox"),
+        stripe_webhook_secret=WEBHOOK_SECRET,
     )

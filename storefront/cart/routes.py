@@ -10,10 +10,10 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront.cart.cookie import cart_cookie, cart_token
 from storefront.cart.service import (
     CartError,
     add_to_cart,
-    new_token,
     parse_quantity,
     parse_variant_id,
     remove_line,
@@ -21,8 +21,9 @@ from storefront.cart.service import (
 )
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import gettext as _
-from storefront.page_state import read_page_state
-from storefront.web import Shop, cart_cookie, cart_token, render, wants_fragment
+from storefront.rendering import render, wants_fragment
+from storefront.shop import Shop
+from storefront.tokens import new_token
 
 
 async def _single(request: HTMXRequest, name: str) -> str | None:
@@ -41,14 +42,17 @@ def _after_change(request: HTMXRequest, cookies: list[Cookie] | None = None) -> 
 
 @get("/cart", name="cart")
 async def cart_page(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template:
-    state = await read_page_state(shop, request)
-    return render(shop, request, "cart/page.html", cart=state.cart)
+    state = await shop.read_page(request)
+    return render(shop.settings, request, "cart/page.html", cart=state.cart)
 
 
 @post("/cart/lines", name="cart_add")
 async def add_line(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template | Redirect:
     token = cart_token(request)
-    cookies = None if token else [cart_cookie(shop.settings, token := new_token())]
+    cookies = None
+    if token is None:  # the visitor's first line: their cart begins here
+        token = new_token()
+        cookies = [cart_cookie(token, secure=shop.settings.secure_cookies)]
     raw_quantity = variant_id = None
     try:
         variant_id = parse_variant_id(await _single(request, "variant_id"))
@@ -80,13 +84,13 @@ async def _add_form(
         chosen = snapshot.variants.get(variant_id) if variant_id is not None else None
         return [v.id for v in snapshot.products[chosen.product_id].variants] if chosen else []
 
-    state = await read_page_state(shop, request, product_variant_ids, token=token)
+    state = await shop.read_page(request, product_variant_ids, token=token)
     variant = state.snapshot.variants.get(variant_id) if variant_id is not None else None
     product = state.snapshot.products.get(variant.product_id) if variant else None
     if product is None or not product.active:
         # No product page to return to: say so where the customer is.
         return render(
-            shop,
+            shop.settings,
             request,
             "errors/error.html",
             block="notice",
@@ -97,7 +101,7 @@ async def _add_form(
         )
     selected = variant.id if variant and state.stock.of(variant.id) > 0 else state.stock.first_available(product)
     return render(
-        shop,
+        shop.settings,
         request,
         "catalog/product.html",
         block="add_form",
@@ -143,10 +147,10 @@ async def _cart_block(
     error_variant_id: int | None = None,
     entered_quantity: str | None = None,
 ) -> Template:
-    state = await read_page_state(shop, request)
+    state = await shop.read_page(request)
     in_cart = error_variant_id is not None and state.cart.quantity_of(error_variant_id) > 0
     return render(
-        shop,
+        shop.settings,
         request,
         "cart/page.html",
         block="cart",

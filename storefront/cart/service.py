@@ -5,14 +5,13 @@ Every rule about what may go into a cart lives here; routes only translate its o
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from storefront.cart.models import Cart, CartLine
 from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, VariantView, variant_t
@@ -20,18 +19,11 @@ from storefront.db import Database, DbConnection
 from storefront.i18n import gettext as _
 from storefront.i18n import ngettext
 from storefront.money import VatLine, vat_breakdown
+from storefront.tables import table_of
+from storefront.tokens import token_hash
 
-cart_t = Cart.__table__
-line_t = CartLine.__table__
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    """Only the hash is stored: a leaked database row does not let anyone into a cart."""
-    return hashlib.sha256(token.encode()).hexdigest()
+cart_t = table_of(Cart)
+line_t = table_of(CartLine)
 
 
 class CartError(Exception):
@@ -165,7 +157,8 @@ async def add_to_cart(
     dialect = "sqlite" if database.sqlite else "postgresql"
     async with database.write() as connection:
         _on_sale(await catalog.current(connection), variant_id)
-        cart_id = await connection.scalar(_OPEN_CART[dialect], {"token_hash": hash_token(token), "now": _now()})
+        cart_id = await connection.scalar(_OPEN_CART[dialect], {"token_hash": token_hash(token), "now": _now()})
+        assert cart_id is not None  # the upsert returns the cart's id, whether it made the cart or touched it
         in_stock, held = await _stock_and_held(connection, cart_id, variant_id)
         wanted = (held or 0) + quantity
         if wanted > max_quantity:
@@ -193,7 +186,7 @@ async def remove_line(database: Database, token: str | None, variant_id: int) ->
     if not token:
         return
     async with database.write() as connection:
-        cart_id = await connection.scalar(_FIND_CART, {"token_hash": hash_token(token)})
+        cart_id = await connection.scalar(_FIND_CART, {"token_hash": token_hash(token)})
         if cart_id is None:
             return
         await connection.execute(_REMOVE_LINE, {"cart_id": cart_id, "variant_id": variant_id})
@@ -209,7 +202,7 @@ async def _stock_and_held(connection: DbConnection, cart_id: int, variant_id: in
 
 
 async def _existing_cart_id(connection: DbConnection, token: str | None) -> int:
-    cart_id = await connection.scalar(_FIND_CART, {"token_hash": hash_token(token)}) if token else None
+    cart_id: int | None = await connection.scalar(_FIND_CART, {"token_hash": token_hash(token)}) if token else None
     if cart_id is None:
         raise CartError(_("Your cart is empty."), 404)
     return cart_id
@@ -239,7 +232,11 @@ _REMOVE_LINE = delete(line_t).where(
 )
 
 
-def _open_cart(insert):
+# An upsert (INSERT … ON CONFLICT) is written with the dialect's own `insert`.
+_DialectInsert = Callable[[Table], sqlite.Insert | postgresql.Insert]
+
+
+def _open_cart(insert: _DialectInsert) -> ReturningInsert[int]:
     """Create the cart or touch it, and return its id, in one statement."""
     statement = insert(cart_t).values(
         token_hash=bindparam("token_hash"), created_at=bindparam("now"), updated_at=bindparam("now")
@@ -249,7 +246,7 @@ def _open_cart(insert):
     ).returning(cart_t.c.id)
 
 
-def _put_line(insert):
+def _put_line(insert: _DialectInsert) -> sqlite.Insert | postgresql.Insert:
     statement = insert(line_t).values(
         cart_id=bindparam("cart_id"), variant_id=bindparam("variant_id"), quantity=bindparam("quantity")
     )

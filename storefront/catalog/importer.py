@@ -37,9 +37,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storefront.assets import ASSETS_DIR
-from storefront.catalog.models import Product, ProductImage, Variant, VatClass
+from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.catalog.service import bump_revision
-from storefront.money import format_chf, parse_chf
+from storefront.money import VatClass, format_chf, parse_chf
 
 REQUIRED = ("product", "sku", "price", "vat", "stock")
 OPTIONAL = ("name", "description", "active", "image", "image_alt", "option", "variant_active")

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-class VatClass(StrEnum):
-    """Swiss VAT categories; their rates are dated data in `storefront/vat_rates.toml`."""
-
-    STANDARD = "standard"
-    REDUCED = "reduced"
-    ACCOMMODATION = "accommodation"
+from storefront.money import VatClass
 
 
 class Product(BigIntAuditBase):

@@ -11,8 +11,8 @@ from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from storefront.page_state import read_page_state
-from storefront.web import Shop, render
+from storefront.rendering import render
+from storefront.shop import Shop
 
 
 @get("/", name="catalog")
@@ -20,13 +20,13 @@ async def catalog_page(
     request: HTMXRequest, shop: NamedDependency[Shop], page: Annotated[int, Parameter(ge=1, le=100_000)] = 1
 ) -> Template:
     size = shop.settings.page_size
-    state = await read_page_state(
-        shop, request, lambda snapshot: [v.id for p in snapshot.page(page, size) for v in p.variants]
+    state = await shop.read_page(
+        request, lambda snapshot: [v.id for p in snapshot.page(page, size) for v in p.variants]
     )
     if page > state.snapshot.page_count(size):
         raise NotFoundException()
     return render(
-        shop,
+        shop.settings,
         request,
         "catalog/index.html",
         products=state.snapshot.page(page, size),
@@ -40,8 +40,7 @@ async def catalog_page(
 
 @get("/products/{slug:str}", name="product")
 async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: FromPath[str]) -> Template:
-    state = await read_page_state(
-        shop,
+    state = await shop.read_page(
         request,
         lambda snapshot: [v.id for v in snapshot.by_slug[slug].variants] if slug in snapshot.by_slug else [],
     )
@@ -49,7 +48,7 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
     if product is None:
         raise NotFoundException()
     return render(
-        shop,
+        shop.settings,
         request,
         "catalog/product.html",
         product=product,

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select, update
 
-from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant, VatClass
+from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
 from storefront.db import Database, DbConnection
+from storefront.money import VatClass
+from storefront.tables import table_of
 
-product_t = Product.__table__
-image_t = ProductImage.__table__
-variant_t = Variant.__table__
-revision_t = CatalogRevision.__table__
+product_t = table_of(Product)
+image_t = table_of(ProductImage)
+variant_t = table_of(Variant)
+revision_t = table_of(CatalogRevision)
 
-# Built once: building a statement costs more than running it on SQLite (issue #2's budget).
+# Built once: building a statement costs more than running it on SQLite.
 _READ_REVISION = select(revision_t.c.revision).where(revision_t.c.id == 1)
 _BUMP_REVISION = update(revision_t).where(revision_t.c.id == 1).values(revision=revision_t.c.revision + 1)
 _READ_STOCK = select(variant_t.c.id, variant_t.c.stock).where(variant_t.c.id.in_(bindparam("ids", expanding=True)))

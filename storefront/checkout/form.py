@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storefront.checkout.shipping import ShippingMethod, shipping_method
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
-from storefront.orders.service import Customer
+from storefront.orders.lifecycle import Customer
+from storefront.shipping import ShippingMethod, shipping_method
 
 FIELDS = ("email", "name", "phone", "street", "postal_code", "city", "country", "shipping")
 COUNTRIES = {"CH": N_("Switzerland"), "LI": N_("Liechtenstein")}

@@ -1,20 +1,30 @@
 """Checkout: the form (delivery address and shipping), then the order is placed (stock reserved)
-and its PaymentIntent created, then the review page with the binding "Pay with TWINT"."""
+and its payment started, then the review page with the binding "Pay with TWINT"; and the return
+from TWINT."""
 
 from __future__ import annotations
 
+import hmac
+
 from litestar import get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront import twint
+from storefront.cart.cookie import cart_token
 from storefront.checkout.form import COUNTRIES, CheckoutForm
-from storefront.checkout.shipping import SHIPPING_METHODS
+from storefront.i18n import current_language
 from storefront.i18n import gettext as _
-from storefront.orders.service import OrderRefused, place_order
-from storefront.page_state import read_page_state
-from storefront.payments.checkout import start_payment
-from storefront.web import Shop, cart_token, render, swiss_today
+from storefront.money import format_chf, swiss_today
+from storefront.orders.lifecycle import OrderRefused, place_order, start_payment
+from storefront.orders.views import find_order, order_id_of_intent
+from storefront.rendering import NO_STORE, render
+from storefront.shipping import SHIPPING_METHODS
+from storefront.shop import Shop
+from storefront.tokens import token_hash
 
 
 def _refusal(refused: OrderRefused) -> str:
@@ -25,20 +35,24 @@ def _refusal(refused: OrderRefused) -> str:
             "items": ", ".join(refused.items)
         }
     if refused.reason == "above_twint_limit":
-        return _("TWINT accepts payments up to CHF 5'000. Please split your order into smaller ones.")
+        return _("TWINT accepts payments up to %(limit)s. Please split your order into smaller ones.") % {
+            "limit": format_chf(twint.MAX_AMOUNT, current_language(), whole=True)
+        }
     if refused.reason == "below_twint_limit":
-        return _("TWINT accepts payments from CHF 0.50.")
+        return _("TWINT accepts payments from %(limit)s.") % {
+            "limit": format_chf(twint.MIN_AMOUNT, current_language(), whole=True)
+        }
     return _("Your cart is empty.")
 
 
 async def _form_page(
     request: HTMXRequest, shop: Shop, form: CheckoutForm, *, status_code: int = 200, error: str | None = None
 ) -> Template | Redirect:
-    state = await read_page_state(shop, request)
+    state = await shop.read_page(request)
     if not state.cart.lines:
         return Redirect("/cart", status_code=303)
     return render(
-        shop,
+        shop.settings,
         request,
         "checkout/form.html",
         status_code=status_code,
@@ -75,5 +89,27 @@ async def place(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template |
         )
     except OrderRefused as refused:
         return await _form_page(request, shop, form, status_code=409, error=_refusal(refused))
-    await start_payment(shop, placed.id)
+    await start_payment(shop.database, shop.payments, placed.id)
     return Redirect(f"/orders/{placed.public_token}/pay", status_code=303)
+
+
+@get("/checkout/return", name="checkout_return")
+async def checkout_return(
+    shop: NamedDependency[Shop],
+    payment_intent: FromQuery[str] = "",
+    payment_intent_client_secret: FromQuery[str] = "",
+) -> Redirect:
+    """TWINT sends the customer here with the PaymentIntent and its client secret in the address:
+    both are checked against the order, then the customer moves on to a clean address with no
+    secret in it (docs/payments.md, "The return from TWINT")."""
+    order_id = await order_id_of_intent(shop.database, payment_intent) if payment_intent else None
+    order = await find_order(shop.database, order_id=order_id) if order_id is not None else None
+    payment = next((p for p in order.payments if p.intent_id == payment_intent), None) if order else None
+    if (
+        order is None
+        or payment is None
+        or not payment.client_secret_hash
+        or not hmac.compare_digest(token_hash(payment_intent_client_secret), payment.client_secret_hash)
+    ):
+        raise NotFoundException()
+    return Redirect(f"/orders/{order.public_token}", status_code=303, headers=NO_STORE)

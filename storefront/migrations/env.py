@@ -52,7 +52,38 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: "Connection") -> None:
-    """Run migrations."""
+    """Run migrations.
+
+    On SQLite, a migration that changes a table's columns copies it into a new table and drops the
+    old one; with foreign keys enforced, that drop would delete (ON DELETE CASCADE) the rows that
+    point at it, such as an order's lines. So foreign keys are off while migrating (SQLite only
+    allows that outside a transaction), checked afterwards, and on again.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, enforced=False)
+    try:
+        _configure_and_run(connection)
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, enforced=True)
+
+
+def _sqlite_foreign_keys(connection: "Connection", *, enforced: bool) -> None:
+    if connection.in_transaction():
+        connection.commit()
+    # No BEGIN around the pragma (storefront.db emits BEGIN itself, unless told not to).
+    autocommit = connection.execution_options(sqlite_begin=None)
+    autocommit.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+    autocommit.commit()
+    connection.execution_options(sqlite_begin="DEFERRED")
+
+
+def _configure_and_run(connection: "Connection") -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata_registry.get(config.bind_key),

@@ -10,21 +10,23 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
-from storefront.background import Periodic
 from storefront.db import Database, DbConnection
 from storefront.i18n import translations
-from storefront.money import format_chf, format_rate, vat_breakdown
-from storefront.orders.models import Order, OrderLine, OutboxEmail
+from storefront.money import format_chf, format_rate
+from storefront.orders.models import OutboxEmail
+from storefront.orders.views import order_line_t as line_t
+from storefront.orders.views import order_vat
+from storefront.periodic import Periodic
+from storefront.tables import table_of
 
 logger = logging.getLogger("storefront.orders")
 
-outbox_t = OutboxEmail.__table__
-order_t = Order.__table__
-line_t = OrderLine.__table__
+outbox_t = table_of(OutboxEmail)
 CLAIM_AGAIN_AFTER = dt.timedelta(minutes=2)  # a sender that stopped mid-way leaves its e-mail to another
 MAX_ATTEMPTS = 10
 
@@ -40,7 +42,7 @@ _ALREADY_QUEUED = select(outbox_t.c.id).where(
 )
 
 
-async def queue_paid_confirmation(connection: DbConnection, order: Row) -> None:
+async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> None:
     """The order confirmation, in the order's language; at most one per order (the caller holds the
     order's row lock, so the check and the insert cannot interleave)."""
     if await connection.scalar(_ALREADY_QUEUED, {"order": order.id, "kind": "order_paid"}) is not None:
@@ -53,9 +55,9 @@ async def queue_paid_confirmation(connection: DbConnection, order: Row) -> None:
         f"{format_chf(line.unit_price * line.quantity, language)}"
         for line in lines
     ]
-    vat = vat_breakdown(
-        [(line.unit_price * line.quantity, line.vat_class) for line in lines]
-        + ([(order.shipping_price, "standard")] if order.shipping_price else []),
+    vat = order_vat(
+        ((line.unit_price * line.quantity, line.vat_class) for line in lines),
+        order.shipping_price,
         order.created_at.date(),
     )
     body = "\n".join(

@@ -1,15 +1,16 @@
-"""Orders: what a customer bought (lines snapshotted at the price they saw), where it goes, and
-how its payment stands. The allowed status changes are written once, as data."""
+"""Orders and their money: what a customer bought (lines snapshotted at the price they saw), where
+it goes, and, as rows of their own, each payment (one per PaymentIntent) and each refund. The
+allowed status changes of orders and payments are written once, here, as data."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
+from advanced_alchemy.base import BigIntAuditBase, BigIntBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 
 class OrderStatus(StrEnum):
@@ -28,6 +29,44 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAID: frozenset(),
 }
 FINAL = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED})
+UNPAID = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAYMENT_FAILED})
+
+
+class PaymentStatus(StrEnum):
+    """One PaymentIntent as the shop sees it."""
+
+    PENDING = "pending"  # created, or waiting for the customer in TWINT
+    FAILED = "failed"  # the customer's attempt failed; the same intent may be tried again
+    SUCCEEDED = "succeeded"  # the money came in and pays its order
+    CANCELED = "canceled"
+    REFUND_DUE = "refund_due"  # the money came in but the order does not keep it: paid twice, or too late
+    REFUNDED = "refunded"
+
+
+# Money that came in is never forgotten: a success reported after a cancellation (events arrive in
+# any order) still counts, for the order or as money due back.
+PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.FAILED, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.REFUND_DUE}
+    ),
+    PaymentStatus.FAILED: frozenset(
+        {PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.REFUND_DUE}
+    ),
+    PaymentStatus.CANCELED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE}),
+    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.REFUNDED}),
+    PaymentStatus.REFUND_DUE: frozenset({PaymentStatus.REFUNDED}),
+    PaymentStatus.REFUNDED: frozenset(),
+}
+MONEY_IN = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED})
+
+
+class RefundStatus(StrEnum):
+    """As Stripe reports a refund: it is created pending and settles later, or fails."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
 
 
 class Order(BigIntAuditBase):
@@ -50,14 +89,7 @@ class Order(BigIntAuditBase):
     subtotal: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="chf")
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
-    # Only a hash: enough to check the return URL, useless to anyone who reads the database.
-    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    payment_attempt: Mapped[int] = mapped_column(Integer, default=1)
-    synced_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     language: Mapped[str] = mapped_column(String(5), default="de")  # for the e-mails about this order
-    needs_refund: Mapped[bool] = mapped_column(Boolean, default=False)
-    refund_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class OrderLine(BigIntBase):
@@ -72,18 +104,37 @@ class OrderLine(BigIntBase):
     vat_rate: Mapped[str] = mapped_column(String(8), comment="per cent, as in force on the order date")
 
 
-class _PlainBase(CommonTableAttributes, DeclarativeBase):
-    __abstract__ = True
-    registry = orm_registry
+class Payment(BigIntBase):
+    """One PaymentIntent of an order: the first attempt, a retry, or money TWINT sent twice."""
+
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="RESTRICT"), index=True)
+    intent_id: Mapped[str] = mapped_column(String(255), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # Only a hash: enough to check the return from TWINT, useless to anyone who reads the database.
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    synced_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    last_error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
-class ProcessedEvent(_PlainBase):
-    """A Stripe event id, recorded in the transaction that applied it, so a redelivery changes nothing."""
+class Refund(BigIntBase):
+    """Money given back from one payment, as Stripe's refund `re_…`."""
 
-    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    type: Mapped[str] = mapped_column(String(100))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="SET NULL"), nullable=True)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    refund_id: Mapped[str] = mapped_column(String(255), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[str] = mapped_column(String(254))  # who asked for it: a staff account, or the shop itself
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 
 class OutboxEmail(BigIntBase):

@@ -1,99 +1,121 @@
-"""The shop's side of Stripe: one place that builds the PaymentIntent parameters and talks to
-Stripe (or the offline sandbox) through the official library, with explicit timeouts, bounded
-retries and an idempotency key per order attempt (reference/stripe-twint.md §2.5, §4)."""
+"""The shop's client of Stripe (or of whatever `STRIPE_API_BASE` points at): it builds the
+PaymentIntent parameters in one place and talks through the official library, with explicit
+timeouts, bounded retries and the attempt's idempotency key (docs/payments.md, "Creating a
+PaymentIntent" and "Retries and timeouts"). It answers in the lifecycle's words (`IntentState`)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import stripe
+from stripe.params import PaymentIntentCreateParams
 
-from storefront.sandbox.app import MOUNT_PATH
+from storefront import twint
+from storefront.orders.models import PaymentStatus
+from storefront.orders.provider import IntentState, PaymentMovedOn, PaymentRequest, PaymentUnavailable
 from storefront.settings import Settings
 
 logger = logging.getLogger("storefront.payments")
 
-SANDBOX_SECRET_KEY = "sk_test_storefront_sandbox"  # noqa: S105 - the offline sandbox takes any test key
-SANDBOX_PUBLISHABLE_KEY = "pk_test_storefront_sandbox"
-TWINT_MAX = 500_000  # Rappen: TWINT through Stripe takes at most CHF 5'000 (reference/stripe-twint.md §1.1)
 TIMEOUT_S = 10.0
-MAX_NETWORK_RETRIES = 2  # StripeClient retries nothing unless told (stripe-twint.md §0.4)
+MAX_NETWORK_RETRIES = 2  # StripeClient retries nothing unless told
+_CANCELLABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"})
+CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
 
 
-class PaymentUnavailable(Exception):
-    """Stripe could not be reached or refused for its own reasons; the order and cart are kept."""
+def intent_params(request: PaymentRequest, environment: str) -> PaymentIntentCreateParams:
+    """The amount comes from the order in the database, never from the browser. On Stripe's
+    current API version TWINT is chosen with `allowed_payment_method_types`."""
+    return {
+        "amount": request.total,
+        "currency": twint.CURRENCY,
+        "allowed_payment_method_types": ["twint"],
+        "metadata": {"order_id": str(request.order_id), "order_number": request.number, "environment": environment},
+        "description": f"Order {request.number}",
+        "receipt_email": request.email,
+    }
 
 
-@dataclass(frozen=True, slots=True)
-class OrderForPayment:
-    id: int
-    number: str
-    public_token: str
-    total: int
-    email: str
-    attempt: int
+def intent_state(intent: stripe.PaymentIntent) -> IntentState:
+    """What a PaymentIntent's Stripe status means for the shop (docs/payments.md, "PaymentIntent
+    states and what they mean for an order"). Fields an event may leave out are read with `get`."""
+    data = intent.to_dict()
+    error = data.get("last_payment_error")
+    if intent.status == "succeeded":
+        status = PaymentStatus.SUCCEEDED
+    elif intent.status == "canceled":
+        status = PaymentStatus.CANCELED
+    elif intent.status == "requires_payment_method" and error:
+        status = PaymentStatus.FAILED
+    else:
+        status = PaymentStatus.PENDING
+    order_id = str((data.get("metadata") or {}).get("order_id", ""))
+    message = (error.get("message") or "") if error else ""
+    return IntentState(
+        id=intent.id,
+        status=status,
+        amount=intent.amount,
+        currency=intent.currency,
+        order_id=int(order_id) if order_id.isdigit() else None,
+        cancellable=intent.status in _CANCELLABLE,
+        error_code=(error.get("code") or error.get("type")) if error else None,
+        error_message=message[:500] or None,
+        client_secret=data.get("client_secret"),
+    )
 
-    @property
-    def idempotency_key(self) -> str:
-        """The same for every retry of one attempt, and unique across shops and databases that share a
-        Stripe account (order ids alone repeat after a database is set up anew)."""
-        return f"order-{self.number}-{self.public_token[:12]}-pi-{self.attempt}"
 
+class StripeGateway:
+    """The `PaymentProvider` of the order lifecycle, on Stripe."""
 
-class Gateway:
-    def __init__(self, settings: Settings, api_base: str | None = None) -> None:
-        self.settings = settings
-        self.sandbox = settings.uses_sandbox
-        self.publishable_key = SANDBOX_PUBLISHABLE_KEY if self.sandbox else settings.stripe_publishable_key
-        base = api_base or (f"{settings.base_url}{MOUNT_PATH}" if self.sandbox else None)
+    def __init__(self, settings: Settings) -> None:
+        self.environment = settings.env
         self.client = stripe.StripeClient(
-            SANDBOX_SECRET_KEY if self.sandbox else settings.stripe_secret_key,
-            base_addresses={"api": base} if base else None,
+            settings.stripe_secret_key or "",
+            base_addresses={"api": settings.stripe_api_base},
             max_network_retries=MAX_NETWORK_RETRIES,
             http_client=stripe.HTTPXClient(timeout=TIMEOUT_S, allow_sync_methods=True),
         )
+        self.configured = settings.stripe_secret_key is not None
 
-    @property
-    def stripe_js_url(self) -> str:
-        return f"{MOUNT_PATH}/js/stripe.js" if self.sandbox else "https://js.stripe.com/endive/stripe.js"
-
-    @staticmethod
-    def intent_params(order: OrderForPayment, environment: str) -> dict[str, Any]:
-        """The amount comes from the order in the database, never from the browser."""
-        return {
-            "amount": order.total,
-            "currency": "chf",
-            "allowed_payment_method_types": ["twint"],
-            "metadata": {"order_id": str(order.id), "order_number": order.number, "environment": environment},
-            "description": f"Order {order.number}",
-            "receipt_email": order.email,
-        }
-
-    async def create_intent(self, order: OrderForPayment) -> stripe.PaymentIntent:
+    async def create_intent(self, request: PaymentRequest) -> IntentState:
+        self._refuse_without_key()
         try:
-            return await self.client.v1.payment_intents.create_async(
-                params=self.intent_params(order, self.settings.env),
-                options={"idempotency_key": order.idempotency_key},
+            intent = await self.client.v1.payment_intents.create_async(
+                params=intent_params(request, self.environment),
+                options={"idempotency_key": request.idempotency_key},
             )
         except stripe.StripeError as error:
             logger.warning(
                 "order %s: creating the PaymentIntent failed: %s %s",
-                order.number,
+                request.number,
                 type(error).__name__,
                 error.http_status,
             )
-            raise PaymentUnavailable(str(type(error).__name__)) from error
+            raise PaymentUnavailable(type(error).__name__) from error
+        return intent_state(intent)
 
-    async def retrieve_intent(self, intent_id: str) -> stripe.PaymentIntent:
+    async def retrieve_intent(self, intent_id: str) -> IntentState:
+        self._refuse_without_key()
         try:
-            return await self.client.v1.payment_intents.retrieve_async(intent_id)
+            return intent_state(await self.client.v1.payment_intents.retrieve_async(intent_id))
         except stripe.StripeError as error:
-            raise PaymentUnavailable(str(type(error).__name__)) from error
+            raise PaymentUnavailable(type(error).__name__) from error
 
-    async def cancel_intent(self, intent_id: str, reason: str = "abandoned") -> stripe.PaymentIntent:
+    async def cancel_intent(self, intent_id: str, reason: str) -> IntentState:
+        self._refuse_without_key()
+        cancellation_reason: CancellationReason = "requested_by_customer" if reason != "abandoned" else "abandoned"
         try:
-            return await self.client.v1.payment_intents.cancel_async(intent_id, params={"cancellation_reason": reason})
+            intent = await self.client.v1.payment_intents.cancel_async(
+                intent_id, params={"cancellation_reason": cancellation_reason}
+            )
+        except stripe.InvalidRequestError as error:  # e.g. paid meanwhile: it can no longer be cancelled
+            raise PaymentMovedOn(type(error).__name__) from error
         except stripe.StripeError as error:
-            raise PaymentUnavailable(str(type(error).__name__)) from error
+            raise PaymentUnavailable(type(error).__name__) from error
+        return intent_state(intent)
+
+    def _refuse_without_key(self) -> None:
+        if not self.configured:
+            logger.error("no STRIPE_SECRET_KEY is set: payments are unavailable")
+            raise PaymentUnavailable("no STRIPE_SECRET_KEY")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
 from storefront.payments.webhooks import handle_stripe_event
-from storefront.web import Shop
+from storefront.shop import Shop
 
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # events carry whole objects; Stripe's are well below this
 
@@ -19,12 +21,12 @@ WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # events carry whole objects; Stripe's are
     opt={"exclude_from_csrf": True},
     request_max_body_size=WEBHOOK_MAX_BODY_BYTES,
 )
-async def stripe_webhook(request: Request, shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
+async def stripe_webhook(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
     answer = await handle_stripe_event(
         shop.database,
         await request.body(),
         request.headers.get("stripe-signature"),
-        shop.webhook_secret(),
+        shop.settings.stripe_webhook_secret or "",
         shop.settings.env,
     )
     return Response({"message": answer.message}, status_code=answer.status_code, headers={"Cache-Control": "no-store"})

@@ -4,7 +4,9 @@ import pytest
 from litestar.testing import TestClient
 
 from storefront.app import create_app
-from tests.integration.conftest import HTMX, cart_lines, csrf, errors_in, execute, form, text_of, variant_id
+from tests.support.db import cart_lines, execute, variant_id
+from tests.support.http import HTMX, csrf, form, text_of
+from tests.support.logs import errors_in
 
 
 def add(client, settings, sku, quantity="1", headers=None, **extra):

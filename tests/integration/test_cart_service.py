@@ -2,10 +2,11 @@
 
 import asyncio
 
-from storefront.cart.service import CartError, add_to_cart, new_token
+from storefront.cart.service import CartError, add_to_cart
 from storefront.catalog.service import Catalog
 from storefront.db import Database
-from tests.integration.conftest import cart_lines, variant_id
+from storefront.tokens import new_token
+from tests.support.db import cart_lines, variant_id
 
 
 def test_concurrent_adds_to_one_cart_lose_no_unit(settings):

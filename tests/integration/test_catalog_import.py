@@ -4,8 +4,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
-from tests.integration.conftest import query
+from tests.support.db import ROOT, query
 
 
 def storefront(settings, *args):

@@ -4,8 +4,8 @@ from litestar.testing import TestClient
 
 from storefront.app import create_app
 from storefront.money import NBSP
-from tests.conftest import import_catalog
-from tests.integration.conftest import text_of
+from tests.support.db import import_catalog
+from tests.support.http import text_of
 
 
 def test_listing_shows_products_on_sale_with_prices_including_vat(client):

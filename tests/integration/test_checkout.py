@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.integration.conftest import cart_lines, form, text_of, variant_id
-from tests.integration.test_orders import fill_cart, place
-from tests.integration.test_webhooks import pending_order
+from tests.support.db import cart_lines, execute, query, variant_id
+from tests.support.factories import fill_cart, intent, place, record, waiting_order
+from tests.support.http import form, text_of
 
 ADDRESS = {
     "email": "anna@example.ch",
@@ -63,8 +63,6 @@ def test_a_bad_field_is_explained_next_to_it_and_the_input_kept(client, settings
 
 
 def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
-    from tests.integration.conftest import execute, query
-
     add_mug(client, settings)
     execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku = 'MUG'")
     response = client.post("/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"})
@@ -75,19 +73,8 @@ def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
 
 
 def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address(client, settings):
-    import asyncio
-
-    from storefront.db import Database
-    from storefront.orders.service import record_payment_intent
-
     order = place(settings, fill_cart(settings, ("MUG", 1)))
-
-    async def attach():
-        database = Database(settings.database_url)
-        await record_payment_intent(database, order.id, "pi_ret_1", "pi_ret_1_secret_good")
-        await database.dispose()
-
-    asyncio.run(attach())
+    record(settings, order, intent(order, "pending", id="pi_ret_1", client_secret="pi_ret_1_secret_good"))
     ok = client.get(
         "/checkout/return",
         params={
@@ -112,7 +99,7 @@ def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address
 
 
 def test_an_order_page_needs_its_unguessable_token(client, settings):
-    order = pending_order(settings, ("MUG", 1))
+    order = waiting_order(settings, ("MUG", 1))
     assert client.get(f"/orders/{order.public_token[:-1]}x").status_code == 404
     page = client.get(f"/orders/{order.public_token}", headers={"Accept-Language": "en"})
     assert page.headers["cache-control"] == "no-store"

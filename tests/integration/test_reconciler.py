@@ -1,51 +1,49 @@
-"""The reconciler against a real sandbox over HTTP: abandoned payments are cancelled and their
-stock released, a lost webhook or a crash after creating the intent is caught up (R16, R17)."""
+"""Payments against a real sandbox over HTTP: one PaymentIntent per order however often the pay
+step runs, polls that ask Stripe at most once per interval, and the reconciler, which cancels
+abandoned payments (their stock released) and catches up a lost webhook or a crash after
+creating the intent."""
 
 import asyncio
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import pytest
 
-from storefront.assets import AssetManifest
-from storefront.catalog.service import Catalog
 from storefront.db import Database
-from storefront.orders.service import claim_sync
-from storefront.payments.checkout import start_payment
-from storefront.payments.gateway import Gateway
-from storefront.payments.reconciler import reconcile
-from storefront.sandbox.account import Call, SandboxAccount
+from storefront.orders.lifecycle import start_payment, sync_payment
+from storefront.orders.reconciler import Reconciled, reconcile
+from storefront.orders.views import claim_sync, find_order
+from storefront.payments.gateway import StripeGateway
 from storefront.sandbox.app import create_sandbox_app
-from storefront.web import Shop
-from tests.integration.conftest import execute, query
-from tests.integration.test_orders import fill_cart, place, stock
-from tests.sandbox.conftest import serve
+from storefront.settings import Settings
+from tests.support.db import execute, order_status, payments, stock
+from tests.support.factories import fill_cart, place
+from tests.support.http import serve
+from tests.support.sandbox import SECRET_KEY, CountingApp, Sandbox
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def stripe_sandbox() -> Iterator[tuple[str, SandboxAccount]]:
+def stripe_sandbox() -> Iterator[Sandbox]:
     app = create_sandbox_app()
-    with serve(app) as url:
-        yield url, SandboxAccount(app.state.sandbox_store)
+    counter = CountingApp(app)
+    with serve(counter) as url:
+        yield Sandbox(url=url, store=app.state.sandbox_store, counter=counter)
 
 
-def shop_for(settings, sandbox_url: str) -> Shop:
-    database = Database(settings.database_url)
-    return Shop(
-        settings=settings,
-        database=database,
-        catalog=Catalog(database),
-        assets=AssetManifest(),
-        gateway=Gateway(settings, api_base=sandbox_url),
-    )
+def run(settings: Settings, sandbox: Sandbox, work: Callable[[Database, StripeGateway], Awaitable[T]]) -> T:
+    """`work` with the shop's database and its Stripe client pointed at the sandbox."""
+    gateway = StripeGateway(dataclasses.replace(settings, stripe_secret_key=SECRET_KEY, stripe_api_base=sandbox.url))
 
-
-def run(shop: Shop, work):
-    async def go():
+    async def go() -> T:
+        database = Database(settings.database_url)
         try:
-            return await work(shop)
+            return await work(database, gateway)
         finally:
-            await shop.database.dispose()
+            await database.dispose()
 
     return asyncio.run(go())
 
@@ -59,99 +57,100 @@ def age(settings, order_id: int, minutes: int) -> None:
     )
 
 
-def status(settings, order_id):
-    return query(settings.database_url, "SELECT status, payment_intent_id FROM shop_order WHERE id = :id", id=order_id)[
-        0
-    ]
+def intent_of(settings, order_id: int) -> str:
+    (found,) = payments(settings, order_id)
+    return found[0]
+
+
+def settle(settings, sandbox, **options) -> Reconciled:
+    return run(settings, sandbox, lambda db, gateway: reconcile(db, gateway, **options))
+
+
+def started(settings, sandbox, *lines):
+    order = place(settings, fill_cart(settings, *lines))
+    assert run(settings, sandbox, lambda db, gateway: start_payment(db, gateway, order.id))
+    return order
 
 
 def test_an_abandoned_payment_is_cancelled_and_its_stock_released(settings, stripe_sandbox):
-    url, account = stripe_sandbox
-    order = place(settings, fill_cart(settings, ("MUG", 2)))
-    assert run(shop_for(settings, url), lambda shop: start_payment(shop, order.id))
-    intent_id = status(settings, order.id)[1]
-    account.confirm_payment_intent(
-        intent_id, {"payment_method_data": {"type": "twint"}, "return_url": "http://shop/return"}, Call("req_test")
-    )
+    order = started(settings, stripe_sandbox, ("MUG", 2))
+    intent_id = intent_of(settings, order.id)
+    stripe_sandbox.customer_confirms(intent_id)
     age(settings, order.id, 16)
-    report = run(shop_for(settings, url), reconcile)
+    report = settle(settings, stripe_sandbox)
     assert report.outcomes[order.number] == "cancelled: cancelled"
-    assert status(settings, order.id)[0] == "cancelled"
+    assert order_status(settings, order.id) == "cancelled"
+    assert payments(settings, order.id) == [(intent_id, "canceled")]
     assert stock(settings, "MUG") == 12
-    assert account.retrieve("payment_intent", intent_id)["cancellation_reason"] == "abandoned"
+    assert stripe_sandbox.account.retrieve("payment_intent", intent_id)["cancellation_reason"] == "abandoned"
 
 
 def test_a_payment_whose_webhook_never_came_is_caught_up(settings, stripe_sandbox):
-    url, account = stripe_sandbox
-    order = place(settings, fill_cart(settings, ("MUG", 1)))
-    run(shop_for(settings, url), lambda shop: start_payment(shop, order.id))
-    intent_id = status(settings, order.id)[1]
-    account.confirm_payment_intent(
-        intent_id, {"payment_method_data": {"type": "twint"}, "return_url": "http://shop/return"}, Call("req_test")
-    )
-    account.authorize(intent_id, Call("req_test"))
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    intent_id = intent_of(settings, order.id)
+    stripe_sandbox.customer_confirms(intent_id)
+    stripe_sandbox.authorize(intent_id)
     age(settings, order.id, 16)
-    run(shop_for(settings, url), reconcile)
-    assert status(settings, order.id)[0] == "paid"
+    settle(settings, stripe_sandbox)
+    assert order_status(settings, order.id) == "paid"
+    assert payments(settings, order.id) == [(intent_id, "succeeded")]
 
 
 def test_a_crash_between_creating_and_recording_the_intent_is_recovered(settings, stripe_sandbox):
-    url, _account = stripe_sandbox
-    order = place(settings, fill_cart(settings, ("MUG", 1)))
-    run(shop_for(settings, url), lambda shop: start_payment(shop, order.id))
-    intent_id = status(settings, order.id)[1]
-    execute(settings.database_url, "UPDATE shop_order SET payment_intent_id = NULL WHERE id = :id", id=order.id)
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    intent_id = intent_of(settings, order.id)
+    execute(settings.database_url, "DELETE FROM payment WHERE order_id = :id", id=order.id)  # never recorded
     age(settings, order.id, 16)
-    run(shop_for(settings, url), reconcile)
-    assert status(settings, order.id) == ("cancelled", intent_id)  # the same intent, found again and cancelled
+    settle(settings, stripe_sandbox)
+    assert order_status(settings, order.id) == "cancelled"
+    assert payments(settings, order.id) == [(intent_id, "canceled")]  # the same intent, found again and cancelled
 
 
 def test_recent_orders_are_left_alone(settings, stripe_sandbox):
-    url, _account = stripe_sandbox
-    order = place(settings, fill_cart(settings, ("MUG", 1)))
-    run(shop_for(settings, url), lambda shop: start_payment(shop, order.id))
-    report = run(shop_for(settings, url), reconcile)
-    assert report.checked == 0
-    assert status(settings, order.id)[0] == "pending_payment"
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    assert settle(settings, stripe_sandbox).checked == 0
+    assert order_status(settings, order.id) == "pending_payment"
 
 
 def test_one_order_named_by_its_number_is_settled_now_and_no_other(settings, stripe_sandbox):
-    url, _account = stripe_sandbox
-    named = place(settings, fill_cart(settings, ("MUG", 1)))
-    other = place(settings, fill_cart(settings, ("MUG", 1)))
-    for order in (named, other):
-        run(shop_for(settings, url), lambda shop, order=order: start_payment(shop, order.id))
-    assert run(shop_for(settings, url), lambda shop: claim_sync(shop.database, named.id, 5))  # a status poll just now
-    report = run(shop_for(settings, url), lambda shop: reconcile(shop, order_number=named.number))
+    named = started(settings, stripe_sandbox, ("MUG", 1))
+    other = started(settings, stripe_sandbox, ("MUG", 1))
+    payment = run(settings, stripe_sandbox, lambda db, _gateway: find_order(db, order_id=named.id)).payment
+    assert run(settings, stripe_sandbox, lambda db, _gateway: claim_sync(db, payment.id, 5))  # a status poll just now
+    report = settle(settings, stripe_sandbox, order_number=named.number)
     assert report.outcomes == {named.number: "cancelled: cancelled"}
-    assert status(settings, named.id)[0] == "cancelled"
-    assert status(settings, other.id)[0] == "pending_payment"
-    assert run(shop_for(settings, url), lambda shop: reconcile(shop, order_number=named.number)).checked == 0
+    assert order_status(settings, named.id) == "cancelled"
+    assert order_status(settings, other.id) == "pending_payment"
+    assert settle(settings, stripe_sandbox, order_number=named.number).checked == 0
 
 
 def test_twenty_concurrent_pay_attempts_create_one_payment_intent(settings, stripe_sandbox):
-    """R3: however often the pay step runs at once, the order gets one PaymentIntent."""
-    url, account = stripe_sandbox
+    """However often the pay step runs at once, the order gets one PaymentIntent."""
     order = place(settings, fill_cart(settings, ("MUG", 1)))
-    before = len(account.store.events())
+    before = len(stripe_sandbox.store.events())
 
-    async def twenty(shop):
-        return await asyncio.gather(*(start_payment(shop, order.id) for _ in range(20)))
+    async def twenty(database, gateway):
+        return await asyncio.gather(*(start_payment(database, gateway, order.id) for _ in range(20)))
 
-    run(shop_for(settings, url), twenty)
-    intent_id = status(settings, order.id)[1]
-    created = [e for _seq, e in account.store.events()[before:] if e["type"] == "payment_intent.created"]
+    run(settings, stripe_sandbox, twenty)
+    intent_id = intent_of(settings, order.id)
+    created = [e for _seq, e in stripe_sandbox.store.events()[before:] if e["type"] == "payment_intent.created"]
     assert [e["data"]["object"]["id"] for e in created] == [intent_id]
 
 
 def test_many_polling_tabs_ask_stripe_at_most_once_per_interval(settings, stripe_sandbox):
-    """R25: 200 polls of one pending order at once: one of them may ask Stripe."""
-    from storefront.orders.service import claim_sync
+    """200 polls of one pending order at once, through the poll's own code: one Stripe call."""
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    stripe_sandbox.customer_confirms(intent_of(settings, order.id))
+    retrievals = "GET /v1/payment_intents/…"
+    before = stripe_sandbox.counter.calls[retrievals]
 
-    url, _account = stripe_sandbox
-    order = place(settings, fill_cart(settings, ("MUG", 1)))
+    async def polls(database, gateway):
+        view = await find_order(database, order_id=order.id)
+        return await asyncio.gather(*(sync_payment(database, gateway, view) for _ in range(200)))
 
-    async def polls(shop):
-        return await asyncio.gather(*(claim_sync(shop.database, order.id, 5.0) for _ in range(200)))
-
-    assert sum(run(shop_for(settings, url), polls)) == 1
+    seen = run(settings, stripe_sandbox, polls)
+    assert stripe_sandbox.counter.calls[retrievals] - before == 1
+    assert {view.status for view in seen} == {"pending_payment"}
+    run(settings, stripe_sandbox, polls)  # within the interval: no further call
+    assert stripe_sandbox.counter.calls[retrievals] - before == 1

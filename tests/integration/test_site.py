@@ -8,7 +8,8 @@ from litestar.testing import TestClient
 
 from storefront.app import create_app
 from storefront.settings import Settings
-from tests.integration.conftest import HTMX, errors_in, form
+from tests.support.http import HTMX, form
+from tests.support.logs import errors_in
 
 
 def test_the_language_switch_is_remembered_and_returns_to_the_page(client):
@@ -43,9 +44,7 @@ def test_health_reports_the_database(client):
 
 
 def test_health_is_503_when_the_database_is_unreachable(tmp_path):
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/missing/dir/shop.sqlite", secret_key="k" * 40, sandbox_db=":memory:"
-    )
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/missing/dir/shop.sqlite", secret_key="k" * 40)
     with TestClient(app=create_app(settings)) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
@@ -87,7 +86,7 @@ def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client
 
 
 def test_first_load_of_a_product_page_stays_within_30_kb_compressed(client):
-    """The budget of issue #2: HTML + CSS + JS of a first visit, gzip-compressed, images aside."""
+    """The page-weight budget: HTML + CSS + JS of a first visit, gzip-compressed, images aside."""
     page = client.get("/products/socks")
     total = len(gzip.compress(page.content))
     for marker in ('rel="stylesheet" href="', '<script src="'):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from storefront.catalog.importer import CatalogImportError, parse_catalog_csv
-from storefront.catalog.models import VatClass
+from storefront.money import VatClass
 
 HEADER = "product,name,description,active,image,image_alt,sku,option,price,vat,stock\n"
 GOOD = (

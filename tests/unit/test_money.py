@@ -60,6 +60,21 @@ def test_italian_swiss_format_groups_only_from_five_digits(rappen, expected):
     assert format_chf(rappen, "it") == expected
 
 
+@pytest.mark.parametrize(
+    ("locale", "rappen", "expected"),
+    [
+        ("de", 500000, f"CHF{NBSP}5'000"),
+        ("en", 500000, f"CHF{NBSP}5'000"),
+        ("fr", 500000, f"5{NARROW_NBSP}000{NBSP}CHF"),
+        ("it", 500000, f"CHF{NBSP}5000"),
+        ("de", 50, f"CHF{NBSP}0.50"),  # Rappen are never dropped when there are any
+        ("fr", 1234550, f"12{NARROW_NBSP}345.50{NBSP}CHF"),
+    ],
+)
+def test_a_round_amount_in_a_sentence_can_leave_out_its_rappen(locale, rappen, expected):
+    assert format_chf(rappen, locale, whole=True) == expected
+
+
 @pytest.mark.parametrize(("text", "rappen"), [("49.90", 4990), ("12", 1200), (" 0.05 ", 5), ("5000.00", 500000)])
 def test_parse_chf_reads_francs_and_two_decimals(text, rappen):
     assert parse_chf(text) == rappen

@@ -1,28 +1,36 @@
 """What every page reads fresh, in one statement: the catalogue revision (is this worker's copy
 current?), the stock of the variants the page shows, and the visitor's cart lines with their
-stock. One round trip instead of three keeps a product page within its budget of issue #2 on
+stock. One round trip instead of three keeps a product page within its performance budget on
 SQLite and saves two network round trips per page on PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Request
-from sqlalchemy import Integer, bindparam, literal_column, null, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, literal_column, null, select, union_all
 
 from storefront.cart.models import Cart, CartLine
-from storefront.cart.service import CartView, cart_view, hash_token
-from storefront.catalog.service import CatalogSnapshot, Stock, read_stock, revision_t, variant_t
-from storefront.web import Shop, cart_token
+from storefront.cart.service import CartView, cart_view
+from storefront.catalog.service import Catalog, CatalogSnapshot, Stock, read_stock, revision_t, variant_t
+from storefront.db import Database
+from storefront.tables import table_of
+from storefront.tokens import token_hash
 
-cart_t = Cart.__table__
-line_t = CartLine.__table__
+cart_t = table_of(Cart)
+line_t = table_of(CartLine)
 
 _REVISION, _STOCK, _CART_LINE = 0, 1, 2
 
 
-def _row(kind: int, ref, quantity, stock, order):
+def _row(
+    kind: int,
+    ref: ColumnElement[Any],
+    quantity: ColumnElement[Any],
+    stock: ColumnElement[Any],
+    order: ColumnElement[Any],
+) -> Select[Any]:
     return select(
         literal_column(str(kind)).label("kind"),
         ref.label("ref"),
@@ -54,23 +62,22 @@ class PageState:
 
 
 async def read_page_state(
-    shop: Shop,
-    request: Request,
+    database: Database,
+    catalog: Catalog,
+    token: str | None,
     shown: Callable[[CatalogSnapshot], Iterable[int]] | None = None,
-    token: str | None = None,
 ) -> PageState:
-    """`shown` picks, from the catalogue, the variants whose stock the page shows; `token` is the
-    cart's when this very response sets the cookie."""
-    token = token or cart_token(request)
-    wanted = set(shown(shop.catalog.snapshot)) if shown else set()
-    async with shop.database.read() as connection:
+    """`token` is the visitor's cart's (None: no cart yet); `shown` picks, from the catalogue, the
+    variants whose stock the page shows."""
+    wanted = set(shown(catalog.snapshot)) if shown else set()
+    async with database.read() as connection:
         rows = (
             await connection.execute(
-                _PAGE_STATE, {"ids": list(wanted), "token_hash": hash_token(token) if token else ""}
+                _PAGE_STATE, {"ids": list(wanted), "token_hash": token_hash(token) if token else ""}
             )
         ).all()
         revision = next(row.ref for row in rows if row.kind == _REVISION)
-        snapshot = await shop.catalog.at_revision(connection, revision)
+        snapshot = await catalog.at_revision(connection, revision)
         levels = {row.ref: row.stock for row in rows if row.kind != _REVISION}
         if shown and (missing := set(shown(snapshot)) - levels.keys()):
             levels.update((await read_stock(connection, missing)).levels)  # the catalogue changed under us

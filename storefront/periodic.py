@@ -1,4 +1,4 @@
-"""Work each worker does on its own: send webhooks (sandbox), send e-mails, reconcile payments."""
+"""A job each worker runs on its own, every so often: sending e-mails, reconciling payments."""
 
 from __future__ import annotations
 

@@ -1,0 +1,434 @@
+"""An order's lifecycle, in one place: placing it (its stock reserved), starting its payment,
+applying what the payment provider reports, and cancelling it. Every change runs under the order's
+row lock, is idempotent, and moves only along `TRANSITIONS` and `PAYMENT_TRANSITIONS`
+(storefront/orders/models.py), so no order of events can unpay an order or pay it twice. The
+checkout, the order pages, the webhook and the reconciler all come here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+
+from storefront import twint
+from storefront.cart.models import Cart, CartLine
+from storefront.catalog.service import Catalog, CatalogSnapshot
+from storefront.db import Database, DbConnection
+from storefront.i18n import current_language
+from storefront.money import vat_rate
+from storefront.orders.emails import queue_paid_confirmation
+from storefront.orders.models import (
+    MONEY_IN,
+    PAYMENT_TRANSITIONS,
+    TRANSITIONS,
+    UNPAID,
+    OrderStatus,
+    PaymentStatus,
+)
+from storefront.orders.provider import IntentState, PaymentProvider, PaymentRequest, PaymentUnavailable
+from storefront.orders.stock import ORDER_LINES, release_stock, reserve, reserve_again
+from storefront.orders.views import (
+    OrderView,
+    claim_sync,
+    find_order,
+    order_line_t,
+    order_t,
+    payment_t,
+)
+from storefront.shipping import ShippingMethod, shipping_price
+from storefront.tables import table_of
+from storefront.tokens import token_hash
+
+logger = logging.getLogger("storefront.orders")
+
+cart_t = table_of(Cart)
+cart_line_t = table_of(CartLine)
+
+ORDER_NUMBER_OFFSET = 1000  # the first order is number 1001
+SYNC_INTERVAL_S = 5.0  # a pending order asks the provider at most this often, whatever the number of tabs
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    email: str
+    name: str
+    phone: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str  # CH or LI
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: int
+    number: str
+    public_token: str
+    total: int
+
+
+class OrderRefused(Exception):
+    """Nothing was reserved or recorded. `reason` says why; `items` names the lines concerned as the
+    customer knows them ("Merino Beanie (Red)")."""
+
+    def __init__(self, reason: str, items: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.items = items
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    status: OrderStatus
+    changed: bool
+    note: str = ""
+
+
+# --- placing ----------------------------------------------------------------------------------
+
+_LOCK_CART = select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("token_hash")).with_for_update()
+_OPEN_ORDERS = (
+    select(order_t.c.id, order_t.c.number, order_t.c.public_token, order_t.c.total, order_t.c.shipping_method)
+    .where(order_t.c.cart_token_hash == bindparam("token_hash"), order_t.c.status.in_([s.value for s in UNPAID]))
+    .order_by(order_t.c.id.desc())
+)
+_CART_LINES = (
+    select(cart_line_t.c.variant_id, cart_line_t.c.quantity)
+    .join(cart_t, cart_t.c.id == cart_line_t.c.cart_id)
+    .where(cart_t.c.token_hash == bindparam("token_hash"))
+    .order_by(cart_line_t.c.id)
+)
+
+
+async def place_order(
+    database: Database,
+    catalog: Catalog,
+    cart_token: str,
+    customer: Customer,
+    shipping: ShippingMethod,
+    on: dt.date,
+    free_shipping_from: int = 100_00,
+) -> PlacedOrder:
+    """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid."""
+    cart_hash = token_hash(cart_token)
+    async with database.write() as connection:
+        # One checkout per cart at a time: a double click or a second tab waits here (PostgreSQL
+        # row lock; SQLite's writer lock), then finds the order the first one placed.
+        await connection.execute(_LOCK_CART, {"token_hash": cart_hash})
+        snapshot = await catalog.current(connection)
+        lines = [
+            (row.variant_id, row.quantity) for row in await connection.execute(_CART_LINES, {"token_hash": cart_hash})
+        ]
+        if not lines:
+            raise OrderRefused("empty")
+        existing = await _open_order_for(connection, cart_hash, lines, shipping, customer)
+        if existing is not None:
+            return existing
+        unavailable = [
+            _item_name(snapshot, v)
+            for v, _q in lines
+            if v not in snapshot.variants or not snapshot.variants[v].available
+        ]
+        if unavailable:
+            raise OrderRefused("unavailable", tuple(unavailable))
+        subtotal = sum(snapshot.variants[variant_id].price * quantity for variant_id, quantity in lines)
+        shipping_cost = shipping_price(shipping, subtotal, free_shipping_from)
+        total = subtotal + shipping_cost
+        if total > twint.MAX_AMOUNT:
+            raise OrderRefused("above_twint_limit")
+        if total < twint.MIN_AMOUNT:
+            raise OrderRefused("below_twint_limit")
+        sold_out = [_item_name(snapshot, v) for v, quantity in lines if not await reserve(connection, v, quantity)]
+        if sold_out:
+            raise OrderRefused("sold_out", tuple(sold_out))  # the transaction rolls every line back
+        now = dt.datetime.now(dt.UTC)
+        public_token = secrets.token_urlsafe(32)
+        order_id = await connection.scalar(
+            insert(order_t)
+            .values(
+                number="pending",
+                public_token=public_token,
+                status=OrderStatus.PENDING_PAYMENT.value,
+                cart_token_hash=cart_hash,
+                **asdict(customer),
+                shipping_method=shipping.code,
+                shipping_price=shipping_cost,
+                subtotal=subtotal,
+                total=total,
+                currency=twint.CURRENCY,
+                language=current_language(),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(order_t.c.id)
+        )
+        assert isinstance(order_id, int)
+        number = str(ORDER_NUMBER_OFFSET + order_id)
+        await connection.execute(update(order_t).where(order_t.c.id == order_id).values(number=number))
+        await connection.execute(
+            insert(order_line_t),
+            [
+                {
+                    "order_id": order_id,
+                    "variant_id": variant_id,
+                    "sku": snapshot.variants[variant_id].sku,
+                    "product_name": snapshot.products[snapshot.variants[variant_id].product_id].name,
+                    "variant_label": snapshot.variants[variant_id].label,
+                    "unit_price": snapshot.variants[variant_id].price,
+                    "quantity": quantity,
+                    "vat_class": snapshot.variants[variant_id].vat_class.value,
+                    "vat_rate": str(vat_rate(snapshot.variants[variant_id].vat_class, on)),
+                }
+                for variant_id, quantity in lines
+            ],
+        )
+    return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
+
+
+def _item_name(snapshot: CatalogSnapshot, variant_id: int) -> str:
+    variant = snapshot.variants.get(variant_id)
+    product = snapshot.products.get(variant.product_id) if variant else None
+    if variant is None or product is None:
+        return f"#{variant_id}"  # gone from the catalogue; the cart page marks its line
+    return f"{product.name} ({variant.label})" if variant.label else product.name
+
+
+async def _open_order_for(
+    connection: DbConnection,
+    cart_hash: str,
+    lines: Sequence[tuple[int, int]],
+    shipping: ShippingMethod,
+    customer: Customer,
+) -> PlacedOrder | None:
+    """The cart's unpaid order, if it is for exactly these lines and this delivery: the same order
+    (and so the same payment) for a second submit; otherwise the old one is cancelled and its
+    stock released, so a changed cart gets a new order."""
+    placed = None
+    for order in (await connection.execute(_OPEN_ORDERS, {"token_hash": cart_hash})).all():
+        ordered = sorted(
+            (row.variant_id, row.quantity) for row in await connection.execute(ORDER_LINES, {"order": order.id})
+        )
+        if placed is None and ordered == sorted(lines) and order.shipping_method == shipping.code:
+            await connection.execute(
+                update(order_t)
+                .where(order_t.c.id == order.id)
+                .values(**asdict(customer), updated_at=dt.datetime.now(dt.UTC))
+            )
+            placed = PlacedOrder(order.id, order.number, order.public_token, order.total)
+            continue
+        await cancel_unpaid(connection, order.id)
+    return placed
+
+
+async def cancel_unpaid(connection: DbConnection, order_id: int) -> bool:
+    """Cancel an order that is not paid and give its stock back; a payment that still arrives for
+    it is honoured if the stock allows, else its money is due back (`_apply`)."""
+    order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one()
+    if OrderStatus.CANCELLED not in TRANSITIONS[OrderStatus(order.status)]:
+        return False
+    await release_stock(connection, order_id)
+    await _set_order_status(connection, order_id, OrderStatus.CANCELLED, dt.datetime.now(dt.UTC))
+    return True
+
+
+# --- paying -----------------------------------------------------------------------------------
+
+
+async def start_payment(database: Database, provider: PaymentProvider, order_id: int) -> bool:
+    """Ask the provider for the order's payment, once: a retry (a second click, a worker that
+    stopped half-way) gets the same one back through the attempt's idempotency key."""
+    order = await find_order(database, order_id=order_id)
+    if order is None:
+        return False
+    if order.payment is not None or order.final:
+        return True
+    try:
+        intent = await provider.create_intent(payment_request(order))
+    except PaymentUnavailable:
+        return False
+    await record_payment(database, order.id, intent)
+    return True
+
+
+def payment_request(order: OrderView) -> PaymentRequest:
+    """The next attempt to pay `order`; its amount is the order's total, never the browser's."""
+    return PaymentRequest(
+        order_id=order.id,
+        number=order.number,
+        public_token=order.public_token,
+        total=order.total,
+        email=order.email,
+        attempt=len(order.payments) + 1,
+    )
+
+
+_LOCK_ORDER = select(order_t).where(order_t.c.id == bindparam("order")).with_for_update()
+_PAYMENT = select(payment_t).where(payment_t.c.intent_id == bindparam("intent")).with_for_update()
+_ORDER_OF_PAYMENT = select(payment_t.c.order_id).where(payment_t.c.intent_id == bindparam("intent"))
+_OTHER_PAYMENTS = select(func.count()).where(
+    payment_t.c.order_id == bindparam("order"),
+    payment_t.c.id != bindparam("payment"),
+    payment_t.c.status.in_(bindparam("statuses", expanding=True)),
+)
+_SET_ORDER_STATUS = (
+    update(order_t)
+    .where(order_t.c.id == bindparam("order"))
+    .values(status=bindparam("new_status"), updated_at=bindparam("now"))
+)
+_SET_PAYMENT = (
+    update(payment_t)
+    .where(payment_t.c.id == bindparam("payment"))
+    .values(
+        status=bindparam("new_status"),
+        synced_at=bindparam("now"),
+        last_error_code=bindparam("error_code"),
+        last_error_message=bindparam("error_message"),
+    )
+)
+_EMPTY_CART = delete(cart_line_t).where(
+    cart_line_t.c.cart_id.in_(select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("cart")).scalar_subquery())
+)
+
+
+async def record_payment(database: Database, order_id: int, intent: IntentState) -> None:
+    """Remember a payment of the order (each intent once: one intent never pays two orders)."""
+    async with database.write() as connection:
+        await connection.execute(_LOCK_ORDER, {"order": order_id})
+        if (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none() is None:
+            await _insert_payment(connection, order_id, intent, dt.datetime.now(dt.UTC))
+
+
+async def _insert_payment(connection: DbConnection, order_id: int, intent: IntentState, now: dt.datetime) -> None:
+    await connection.execute(
+        insert(payment_t).values(
+            order_id=order_id,
+            intent_id=intent.id,
+            amount=intent.amount,
+            currency=intent.currency,
+            status=PaymentStatus.PENDING.value,  # what the intent reports is applied by `_apply`
+            client_secret_hash=token_hash(intent.client_secret) if intent.client_secret else None,
+            created_at=now,
+        )
+    )
+
+
+async def apply_payment_state(database: Database, intent: IntentState) -> Applied:
+    """Apply what the provider reports about a payment to the payment and its order."""
+    async with database.write() as connection:
+        return await apply_in_transaction(connection, intent)
+
+
+async def apply_in_transaction(connection: DbConnection, intent: IntentState) -> Applied:
+    """`apply_payment_state` inside a transaction the caller holds (the webhook records its event id in it)."""
+    now = dt.datetime.now(dt.UTC)
+    order_id = await connection.scalar(_ORDER_OF_PAYMENT, {"intent": intent.id}) or intent.order_id
+    order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one_or_none() if order_id else None
+    if order is None:
+        raise LookupError(f"payment {intent.id} names no order of this shop")
+    payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none()
+    if payment is None:
+        # A payment the shop did not record: created before a worker stopped, or TWINT paid twice.
+        await _insert_payment(connection, order.id, intent, now)
+        payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one()
+    current = OrderStatus(order.status)
+    if intent.amount != order.total or intent.currency != order.currency:
+        logger.error(
+            "order %s: payment %s is for %s %s, the order for %s %s; not applied",
+            order.number,
+            intent.id,
+            intent.amount,
+            intent.currency,
+            order.total,
+            order.currency,
+        )
+        return Applied(current, changed=False, note="amount or currency mismatch")
+    order_target, payment_target, note = await _decide(connection, order, payment, intent)
+    changed = False
+    paid_by = PaymentStatus(payment.status)
+    if payment_target != paid_by and payment_target not in PAYMENT_TRANSITIONS[paid_by]:
+        logger.info("payment %s: %s after %s ignored (it only moves forward)", intent.id, payment_target, paid_by)
+        payment_target = paid_by
+    await connection.execute(
+        _SET_PAYMENT,
+        {
+            "payment": payment.id,
+            "new_status": payment_target.value,
+            "now": now,
+            "error_code": intent.error_code,
+            "error_message": intent.error_message,
+        },
+    )
+    changed |= payment_target != paid_by
+    if payment_target == PaymentStatus.REFUND_DUE and paid_by != PaymentStatus.REFUND_DUE:
+        logger.warning("order %s: payment %s came in but is due back (%s)", order.number, intent.id, note)
+    if order_target is not None and order_target != current:
+        if order_target not in TRANSITIONS[current]:
+            logger.info("order %s: %s after %s ignored (state only moves forward)", order.number, order_target, current)
+            return Applied(current, changed=changed, note=f"{current} does not go to {order_target}")
+        if order_target == OrderStatus.CANCELLED:
+            await release_stock(connection, order.id)
+        if order_target == OrderStatus.PAID:
+            if order.cart_token_hash:
+                await connection.execute(_EMPTY_CART, {"cart": order.cart_token_hash})
+            await queue_paid_confirmation(connection, order)
+        await _set_order_status(connection, order.id, order_target, now)
+        return Applied(order_target, changed=True, note=note)
+    return Applied(current, changed=changed, note=note)
+
+
+async def _decide(
+    connection: DbConnection,
+    order: Row[Any],
+    payment: Row[Any],
+    intent: IntentState,
+) -> tuple[OrderStatus | None, PaymentStatus, str]:
+    """The order's and the payment's next states for what the provider reports (the rules; the
+    transitions then decide whether they may be taken)."""
+    current = OrderStatus(order.status)
+    reported = intent.status
+    if reported == PaymentStatus.SUCCEEDED:
+        if PaymentStatus(payment.status) in MONEY_IN:
+            return None, PaymentStatus(payment.status), ""  # already counted
+        if current == OrderStatus.PAID:
+            return None, PaymentStatus.REFUND_DUE, "the order was paid already"
+        if current == OrderStatus.CANCELLED and not await reserve_again(connection, order.id):
+            return None, PaymentStatus.REFUND_DUE, "paid after cancellation, stock gone"
+        return OrderStatus.PAID, PaymentStatus.SUCCEEDED, ""
+    if reported == PaymentStatus.FAILED:
+        waiting = await _others(connection, order.id, payment.id, {PaymentStatus.PENDING})
+        return (None if waiting else OrderStatus.PAYMENT_FAILED), PaymentStatus.FAILED, ""
+    if reported == PaymentStatus.CANCELED:
+        live = await _others(connection, order.id, payment.id, {PaymentStatus.PENDING, PaymentStatus.FAILED})
+        return (None if live else OrderStatus.CANCELLED), PaymentStatus.CANCELED, ""
+    return OrderStatus.PENDING_PAYMENT, PaymentStatus.PENDING, ""
+
+
+async def _others(connection: DbConnection, order_id: int, payment_id: int, statuses: set[PaymentStatus]) -> bool:
+    """Whether the order has another payment in one of `statuses`."""
+    count = await connection.scalar(
+        _OTHER_PAYMENTS, {"order": order_id, "payment": payment_id, "statuses": [s.value for s in statuses]}
+    )
+    return bool(count)
+
+
+async def _set_order_status(connection: DbConnection, order_id: int, status: OrderStatus, now: dt.datetime) -> None:
+    await connection.execute(_SET_ORDER_STATUS, {"order": order_id, "new_status": status.value, "now": now})
+
+
+async def sync_payment(database: Database, provider: PaymentProvider, order: OrderView) -> OrderView:
+    """Ask the provider how a pending payment stands, at most once per payment per interval across
+    every worker and tab, and apply it (a webhook that is late or lost is caught up here)."""
+    payment = order.payment
+    if order.final or payment is None or not await claim_sync(database, payment.id, SYNC_INTERVAL_S):
+        return order
+    try:
+        intent = await provider.retrieve_intent(payment.intent_id)
+    except PaymentUnavailable:
+        return order  # the next poll asks again
+    await apply_payment_state(database, intent)
+    return await find_order(database, order_id=order.id) or order

@@ -1,0 +1,58 @@
+"""What the order lifecycle needs from a payment provider, in the lifecycle's own words. The Stripe
+adapter (`storefront.payments`) implements it; the lifecycle never imports Stripe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from storefront.orders.models import PaymentStatus
+
+
+class PaymentUnavailable(Exception):
+    """The provider could not be reached or refused for its own reasons; the order and cart are kept."""
+
+
+class PaymentMovedOn(PaymentUnavailable):
+    """The provider refused a change because the payment is no longer in a state that allows it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """The one payment the provider is asked to prepare for an order: the amount is the order's."""
+
+    order_id: int
+    number: str
+    public_token: str
+    total: int
+    email: str
+    attempt: int
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every retry of one attempt, and unique across shops and databases that share a
+        provider account (order ids alone repeat after a database is set up anew)."""
+        return f"order-{self.number}-{self.public_token[:12]}-pi-{self.attempt}"
+
+
+@dataclass(frozen=True, slots=True)
+class IntentState:
+    """A payment as the provider reports it, mapped to the shop's payment states by the adapter."""
+
+    id: str
+    status: PaymentStatus  # PENDING, FAILED, SUCCEEDED or CANCELED
+    amount: int
+    currency: str
+    order_id: int | None  # the order the payment says it is for (its metadata)
+    cancellable: bool = False  # still waiting for the customer, so it may be called off
+    error_code: str | None = None
+    error_message: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
+class PaymentProvider(Protocol):
+    async def create_intent(self, request: PaymentRequest) -> IntentState: ...
+
+    async def retrieve_intent(self, intent_id: str) -> IntentState: ...
+
+    async def cancel_intent(self, intent_id: str, reason: str) -> IntentState: ...

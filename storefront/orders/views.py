@@ -1,0 +1,247 @@
+"""Orders as the pages, e-mails and the reconciler read them: the order with its lines, its current
+payment and what its money adds up to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, or_, select, update
+
+from storefront.db import Database, DbConnection
+from storefront.money import VatClass, VatLine, vat_breakdown
+from storefront.orders.models import (
+    FINAL,
+    MONEY_IN,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from storefront.tables import table_of
+
+order_t = table_of(Order)
+order_line_t = table_of(OrderLine)
+payment_t = table_of(Payment)
+refund_t = table_of(Refund)
+
+
+def order_vat(lines: Iterable[tuple[int, VatClass | str]], shipping_price: int, on: dt.date) -> list[VatLine]:
+    """VAT per rate as it was on the order date: (gross line total, VAT class) pairs, and delivery
+    at the standard rate."""
+    items = list(lines)
+    if shipping_price:
+        items.append((shipping_price, VatClass.STANDARD))
+    return vat_breakdown(items, on)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    id: int
+    intent_id: str
+    amount: int
+    status: PaymentStatus
+    client_secret_hash: str | None
+    synced_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineView:
+    sku: str
+    product_name: str
+    variant_label: str
+    unit_price: int
+    quantity: int
+    vat_class: str
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    number: str
+    public_token: str
+    status: OrderStatus
+    email: str
+    name: str
+    phone: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    shipping_method: str
+    shipping_price: int
+    subtotal: int
+    total: int
+    created_at: dt.datetime
+    lines: tuple[OrderLineView, ...]
+    payments: tuple[PaymentView, ...]  # oldest first
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def payment(self) -> PaymentView | None:
+        """The attempt the customer pays with: the newest payment that may still pay this order."""
+        live = [p for p in self.payments if p.status not in {PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED}]
+        return live[-1] if live else None
+
+    def vat_lines(self) -> list[VatLine]:
+        return order_vat(
+            ((line.total, line.vat_class) for line in self.lines), self.shipping_price, self.created_at.date()
+        )
+
+
+_ORDER_FIELDS = [
+    c for c in order_t.c if c.name in OrderView.__dataclass_fields__ and c.name not in {"status", "lines", "payments"}
+]
+_BY_TOKEN = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.public_token == bindparam("token"))
+_BY_ID = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.id == bindparam("order"))
+_BY_NUMBER = select(*_ORDER_FIELDS, order_t.c.status).where(order_t.c.number == bindparam("number"))
+_LINES = (
+    select(
+        order_line_t.c.sku,
+        order_line_t.c.product_name,
+        order_line_t.c.variant_label,
+        order_line_t.c.unit_price,
+        order_line_t.c.quantity,
+        order_line_t.c.vat_class,
+    )
+    .where(order_line_t.c.order_id == bindparam("order"))
+    .order_by(order_line_t.c.id)
+)
+_PAYMENTS = (
+    select(
+        payment_t.c.id,
+        payment_t.c.intent_id,
+        payment_t.c.amount,
+        payment_t.c.status,
+        payment_t.c.client_secret_hash,
+        payment_t.c.synced_at,
+    )
+    .where(payment_t.c.order_id == bindparam("order"))
+    .order_by(payment_t.c.id)
+)
+_ORDER_OF_INTENT = select(payment_t.c.order_id).where(payment_t.c.intent_id == bindparam("intent"))
+
+
+async def find_order(
+    database: Database, *, token: str | None = None, order_id: int | None = None, number: str | None = None
+) -> OrderView | None:
+    """An order by its public token, its id or its number."""
+    async with database.read() as connection:
+        return await read_order(connection, token=token, order_id=order_id, number=number)
+
+
+async def read_order(
+    connection: DbConnection, *, token: str | None = None, order_id: int | None = None, number: str | None = None
+) -> OrderView | None:
+    if token is not None:
+        row = (await connection.execute(_BY_TOKEN, {"token": token})).one_or_none()
+    elif number is not None:
+        row = (await connection.execute(_BY_NUMBER, {"number": number})).one_or_none()
+    else:
+        row = (await connection.execute(_BY_ID, {"order": order_id})).one_or_none()
+    if row is None:
+        return None
+    lines = (await connection.execute(_LINES, {"order": row.id})).all()
+    payments = (await connection.execute(_PAYMENTS, {"order": row.id})).all()
+    values = row._asdict()
+    values["status"] = OrderStatus(values["status"])
+    return OrderView(
+        **values,
+        lines=tuple(OrderLineView(*line) for line in lines),
+        payments=tuple(
+            PaymentView(**{**payment._asdict(), "status": PaymentStatus(payment.status)}) for payment in payments
+        ),
+    )
+
+
+async def order_id_of_intent(database: Database, intent_id: str) -> int | None:
+    async with database.read() as connection:
+        found: int | None = await connection.scalar(_ORDER_OF_INTENT, {"intent": intent_id})
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class OrderMoney:
+    """What an order's payments and refunds add up to, in Rappen."""
+
+    received: int  # every payment whose money came in
+    refunded: int  # refunds Stripe has paid out
+    refund_due: int  # money that came in but must go back, not yet refunded
+
+    @property
+    def kept(self) -> int:
+        return self.received - self.refunded
+
+
+_RECEIVED = select(
+    func.coalesce(func.sum(payment_t.c.amount), 0).label("received"),
+    func.coalesce(func.sum(payment_t.c.amount).filter(payment_t.c.status == PaymentStatus.REFUND_DUE.value), 0).label(
+        "due"
+    ),
+).where(payment_t.c.order_id == bindparam("order"), payment_t.c.status.in_([s.value for s in MONEY_IN]))
+_REFUNDED = (
+    select(func.coalesce(func.sum(refund_t.c.amount), 0))
+    .select_from(refund_t.join(payment_t, payment_t.c.id == refund_t.c.payment_id))
+    .where(payment_t.c.order_id == bindparam("order"), refund_t.c.status == RefundStatus.SUCCEEDED.value)
+)
+
+
+async def order_money(database: Database, order_id: int) -> OrderMoney:
+    async with database.read() as connection:
+        totals = (await connection.execute(_RECEIVED, {"order": order_id})).one()
+        received, due = totals.received, totals.due
+        refunded = await connection.scalar(_REFUNDED, {"order": order_id})
+    return OrderMoney(received=int(received), refunded=int(refunded or 0), refund_due=int(due))
+
+
+_REFUND_DUE = (
+    select(order_t.c.number, payment_t.c.intent_id, payment_t.c.amount)
+    .select_from(payment_t.join(order_t, order_t.c.id == payment_t.c.order_id))
+    .where(payment_t.c.status == PaymentStatus.REFUND_DUE.value)
+    .order_by(payment_t.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DueRefund:
+    order_number: str
+    intent_id: str
+    amount: int
+
+
+async def payments_to_refund(database: Database) -> list[DueRefund]:
+    """Money that came in but that no order keeps (paid twice, or paid after the stock was gone)."""
+    async with database.read() as connection:
+        return [DueRefund(*row) for row in (await connection.execute(_REFUND_DUE)).all()]
+
+
+_CLAIM_SYNC = (
+    update(payment_t)
+    .where(
+        payment_t.c.id == bindparam("payment"),
+        or_(payment_t.c.synced_at.is_(None), payment_t.c.synced_at < bindparam("stale_before")),
+    )
+    .values(synced_at=bindparam("now"))
+)
+
+
+async def claim_sync(database: Database, payment_id: int, interval_s: float) -> bool:
+    """True for exactly one caller per payment per interval, across every worker and tab: that one
+    may ask the provider how the payment stands."""
+    now = dt.datetime.now(dt.UTC)
+    async with database.write() as connection:
+        claimed = await connection.execute(
+            _CLAIM_SYNC, {"payment": payment_id, "now": now, "stale_before": now - dt.timedelta(seconds=interval_s)}
+        )
+    return claimed.rowcount == 1
