@@ -10,13 +10,13 @@ STOREFRONT := $(PY) -m storefront
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test lint unit integration e2e bench setup setup-dev migrate demo translations \
-        extract-messages check-vendor chromium lock clean
+        extract-messages check-vendor check-migrations chromium lock clean
 
 run: setup migrate demo
 	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@STOREFRONT_BASE_URL=$${STOREFRONT_BASE_URL:-http://$(HOST):$(PORT)} $(STOREFRONT) run --host $(HOST) --port $(PORT)
 
-test: setup-dev chromium lint check-vendor
+test: setup-dev chromium lint check-vendor check-migrations
 	$(PY) -m pytest
 
 unit: setup-dev
@@ -32,6 +32,17 @@ e2e: setup-dev chromium
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# The models and the migrations describe the same schema (on a throw-away SQLite database).
+check-migrations: setup-dev
+	@rm -rf var/check-migrations && mkdir -p var/check-migrations
+	@STOREFRONT_DATABASE_URL=sqlite:///$(CURDIR)/var/check-migrations/shop.sqlite STOREFRONT_SANDBOX_DB=:memory: \
+	    $(STOREFRONT) database upgrade --no-prompt >/dev/null 2>&1
+	@out=$$(STOREFRONT_DATABASE_URL=sqlite:///$(CURDIR)/var/check-migrations/shop.sqlite STOREFRONT_SANDBOX_DB=:memory: \
+	    $(STOREFRONT) database check 2>&1) || { echo "$$out"; exit 1; }; echo "migrations: $$(echo "$$out" | tail -n 1)"
+	@rm -rf var/check-migrations
 
 bench: setup-dev
 	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt-wrk

@@ -1,46 +1,61 @@
 """The shop as served in production, plus one route for the benchmark's ceiling: the product page
-rendered by the same template and the same `render()` from data held in memory (no database)."""
+rendered by the same template and the same `render()` from data held in memory (no database).
+
+Without Stripe keys the shop comes with its offline Stripe sandbox (`storefront.devserver`), through
+which the benchmark buys the order whose status page it polls."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from litestar import Litestar, get
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from storefront.app import create_app
 from storefront.cart.service import CartLineView, CartView
-from storefront.catalog.service import Stock, load_snapshot
-from storefront.web import Shop, render
+from storefront.catalog.service import CatalogSnapshot, Stock, load_snapshot
+from storefront.devserver import create_app
+from storefront.rendering import render
+from storefront.shop import Shop
+
+
+@dataclass(frozen=True, slots=True)
+class InMemory:
+    """What the ceiling renders: the catalogue, every variant 50 in stock, a cart of 2 lines."""
+
+    snapshot: CatalogSnapshot
+    stock: Stock
+    cart: CartView
 
 
 def create_bench_app() -> Litestar:
     app = create_app()
     shop: Shop = app.state.shop
-    memory: dict[str, object] = {}
+    memory: list[InMemory] = []  # loaded on the first request (the database is ready by then)
 
-    async def load_into_memory() -> None:
+    async def load_into_memory() -> InMemory:
         async with shop.database.read() as connection:
             snapshot = await load_snapshot(connection)
         stock = Stock(dict.fromkeys(snapshot.variants, 50))
         first_two = [product.variants[0] for product in snapshot.listing[:2]]
         cart = CartView(tuple(CartLineView(snapshot.products[v.product_id], v, 1, 50) for v in first_two))
-        memory.update(snapshot=snapshot, stock=stock, cart=cart)
+        return InMemory(snapshot=snapshot, stock=stock, cart=cart)
 
     @get("/_bench/ceiling/{slug:str}", include_in_schema=False)
     async def ceiling(request: HTMXRequest, slug: FromPath[str]) -> Template:
         if not memory:
-            await load_into_memory()
-        product = memory["snapshot"].by_slug[slug]
-        stock = memory["stock"]
+            memory.append(await load_into_memory())
+        held = memory[0]
+        product = held.snapshot.by_slug[slug]
         return render(
-            shop,
+            shop.settings,
             request,
             "catalog/product.html",
             product=product,
-            stock=stock,
-            cart=memory["cart"],
-            selected_variant_id=stock.first_available(product),
+            stock=held.stock,
+            cart=held.cart,
+            selected_variant_id=held.stock.first_available(product),
         )
 
     app.register(ceiling)

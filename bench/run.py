@@ -3,7 +3,7 @@
 Reports requests/s and p50/p99 latency for the product page of a visitor with 2 cart lines, the
 htmx add-to-cart, the first listing page and, as the ceiling, the same product template rendered
 from memory in the same server. Beside it, a second shop with 10,000 products more is measured in
-the same rounds. Targets (issue #2): product page >= 50 % of the ceiling, add-to-cart >= 25 %,
+the same rounds. Targets: product page >= 50 % of the ceiling, add-to-cart >= 25 %,
 10,000 products slow the product page and the first listing page by <= 20 %, a first product page
 <= 30 KB compressed. Figures vary by machine; the ratios are what count.
 
@@ -30,6 +30,7 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any, TypedDict
 
 import stripe
 
@@ -47,6 +48,23 @@ ADD = "htmx add-to-cart"
 STATUS = "order status poll (htmx, paid)"
 STATUS_SCRIPT = 'wrk.headers["HX-Request"] = "true"\n'
 
+
+class Figures(TypedDict):
+    """One wrk run: requests/s, median and 99th-percentile latency (ms), non-2xx/3xx answers."""
+
+    rps: float
+    p50: float
+    p99: float
+    failures: int
+
+
+class Result(Figures):
+    """A route's medians over the rounds, with its share of the ceiling and of the 15-product shop."""
+
+    of_ceiling: float
+    of_small: float
+
+
 # The server on one core, wrk on the other, so they do not take turns on the same one.
 SERVER_CPU, LOAD_CPU = ("1", "0") if (os.cpu_count() or 1) > 1 else (None, None)
 
@@ -54,7 +72,21 @@ SERVER_CPU, LOAD_CPU = ("1", "0") if (os.cpu_count() or 1) > 1 else (None, None)
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _search(pattern: str, text: str) -> re.Match[str]:
+    """`re.search` for what is certainly there (a form field of the shop's page, a figure of wrk's report)."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not found in {text[:200]!r}"
+    return match
+
+
+def _cookie(jar: CookieJar, name: str) -> str:
+    value = next(c.value for c in jar if c.name == name)
+    assert value is not None, f"the {name} cookie has no value"
+    return value
 
 
 class Server:
@@ -62,7 +94,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         command = [
@@ -115,13 +147,13 @@ def visitor_with_two_lines(url: str) -> tuple[str, str]:
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{url}/products/{PRODUCT}").read().decode()
-    token = next(c.value for c in jar if c.name == "csrftoken")
+    token = _cookie(jar, "csrftoken")
     for slug in (PRODUCT, "enamel-mug"):
         html = page if slug == PRODUCT else opener.open(f"{url}/products/{slug}").read().decode()
-        variant = re.search(r'name="variant_id" value="(\d+)"', html)[1]
+        variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
         body = urllib.parse.urlencode({"_csrf_token": token, "variant_id": variant, "quantity": "1"}).encode()
         opener.open(urllib.request.Request(f"{url}/cart/lines", data=body, method="POST"))
-    cart = next(c.value for c in jar if c.name == "cart")
+    cart = _cookie(jar, "cart")
     return f"csrftoken={token}; cart={cart}", token
 
 
@@ -130,8 +162,8 @@ def paid_order_status_path(url: str) -> str:
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
     html = opener.open(f"{url}/products/enamel-mug").read().decode()
-    token = next(c.value for c in jar if c.name == "csrftoken")
-    variant = re.search(r'name="variant_id" value="(\d+)"', html)[1]
+    token = _cookie(jar, "csrftoken")
+    variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
 
     def post(path: str, fields: dict[str, str]) -> str:
         """POST and return the Location of the 303 that answers it."""
@@ -159,13 +191,15 @@ def paid_order_status_path(url: str) -> str:
         },
     )
     order_path = location.removesuffix("/pay")
-    secret = re.search(r'data-client-secret="([^"]+)"', opener.open(url + location).read().decode())[1]
+    secret = _search(r'data-client-secret="([^"]+)"', opener.open(url + location).read().decode())[1]
     client = stripe.StripeClient("sk_test_bench", base_addresses={"api": f"{url}/_sandbox"})
     intent = client.v1.payment_intents.confirm(
         secret.split("_secret_")[0],
         params={"payment_method_data": {"type": "twint"}, "return_url": f"{url}/checkout/return"},
     )
-    twint = urllib.parse.urlsplit(intent.next_action.redirect_to_url.url)
+    redirect = intent.next_action.redirect_to_url if intent.next_action else None
+    assert redirect is not None and redirect.url is not None, "a TWINT payment sends the customer to TWINT's page"
+    twint = urllib.parse.urlsplit(redirect.url)
     post(twint.path, {"token": urllib.parse.parse_qs(twint.query)["token"][0], "action": "authorize"})
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -196,7 +230,7 @@ variants = {%(variants)s}
 """
 
 
-def wrk(url: str, *, cookie: str | None = None, script: str | None = None, duration: int = DURATION) -> dict:
+def wrk(url: str, *, cookie: str | None = None, script: str | None = None, duration: int = DURATION) -> Figures:
     command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
     if LOAD_CPU and shutil.which("taskset"):
         command = ["taskset", "-c", LOAD_CPU, *command]
@@ -210,15 +244,17 @@ def wrk(url: str, *, cookie: str | None = None, script: str | None = None, durat
     os.unlink(handle.name)
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output)[1]),
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output)[1]),
+        "rps": float(_search(r"Requests/sec:\s+([\d.]+)", output)[1]),
+        "p50": _ms(_search(r"50%\s+([\d.]+\w+)", output)[1]),
+        "p99": _ms(_search(r"99%\s+([\d.]+\w+)", output)[1]),
         "failures": int(failures[1]) if failures else 0,
     }
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    match = re.fullmatch(r"([\d.]+)(\w+)", text)
+    assert match is not None, f"wrk wrote the latency {text!r}"
+    value, unit = match.groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
@@ -229,7 +265,7 @@ def measure(
     token_large: tuple[str, str],
     variants: list[str],
     status_path: str,
-) -> dict[str, dict]:
+) -> dict[str, Result]:
     """Every route ROUNDS times, interleaved (and the same route on both catalogues back to back), so
     a slow spell of the machine hits every figure alike. Reported: medians, and the median of the
     per-round ratios to the ceiling and to the 15-product shop."""
@@ -241,18 +277,18 @@ def measure(
         STATUS: (status_path, STATUS_SCRIPT),
     }
     servers = {"15 products": (small, token_small[0]), "10,000 products": (large, token_large[0])}
-    raw: dict[tuple[str, str], list[dict]] = {}
+    raw: dict[tuple[str, str], list[Figures]] = {}
     for round_number in range(ROUNDS + 1):  # round 0 warms up
         for route, (path, script) in routes.items():
             for label, (server, cookie) in servers.items():
                 if route in (ADD, STATUS) and server is large:
                     continue  # adding to a cart does not read the catalogue's size
-                figures = wrk(
+                run = wrk(
                     server.url + path, cookie=cookie, script=script, duration=2 if round_number == 0 else DURATION
                 )
                 if round_number:
-                    raw.setdefault((route, label), []).append(figures)
-    results = {}
+                    raw.setdefault((route, label), []).append(run)
+    results: dict[str, Result] = {}
     for (route, label), figures in raw.items():
         ceiling = raw[(CEILING, "15 products")]
         same_route_small = raw[(route, "15 products")]
@@ -273,7 +309,8 @@ def first_load_bytes(url: str) -> int:
     def fetch(path: str) -> bytes:
         request = urllib.request.Request(url + path, headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request) as response:
-            return response.read()
+            body: bytes = response.read()
+            return body
 
     html = fetch(f"/products/{PRODUCT}")
     text = gzip.decompress(html).decode() if html[:2] == b"\x1f\x8b" else html.decode()
@@ -408,12 +445,12 @@ def variant_ids(env: dict[str, str]) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def _sql(env: dict[str, str], statement: str) -> list[tuple]:
+def _sql(env: dict[str, str], statement: str) -> list[tuple[Any, ...]]:
     from sqlalchemy import text
 
     from storefront.db import create_async_db_engine
 
-    async def run() -> list[tuple]:
+    async def run() -> list[tuple[Any, ...]]:
         engine = create_async_db_engine(env["STOREFRONT_DATABASE_URL"])
         async with engine.begin() as connection:
             result = await connection.execute(text(statement))

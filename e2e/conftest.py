@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -49,7 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     about = dict(report.user_properties).get("journey")
-    if about is None:
+    if not isinstance(about, str):  # None: not a journey (the collection hook above sets a str)
         return
     reason = (
         report.longrepr[2].removeprefix("Skipped: ") if report.skipped and isinstance(report.longrepr, tuple) else ""
@@ -60,7 +61,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         JOURNEYS.append(("error", report.nodeid, report.duration, about))
 
 
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """One line per journey: outcome, time, name and what it shows; where the evidence of failures is."""
     if not JOURNEYS:
         return
@@ -76,10 +77,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -209,7 +211,7 @@ def _system_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict, browser_name: str) -> dict:
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_name: str) -> dict[str, Any]:
     args = {**browser_type_launch_args}
     chromium = _system_chromium()
     if chromium and browser_name == "chromium" and not args.get("channel"):
@@ -219,5 +221,5 @@ def browser_type_launch_args(browser_type_launch_args: dict, browser_name: str) 
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict) -> dict:
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "locale": "en-US"}

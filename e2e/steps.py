@@ -46,7 +46,8 @@ def serious_violations(page: Page) -> list[str]:
 
 def fits_the_screen(page: Page) -> bool:
     """Nothing sticks out sideways: the page does not scroll horizontally."""
-    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    fits: bool = page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    return fits
 
 
 def tab_to(page: Page, target: Locator, most: int = 80) -> None:

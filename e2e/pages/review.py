@@ -40,7 +40,9 @@ class ReviewPage(ShopPage):
     @property
     def payment_intent_id(self) -> str:
         """The order's PaymentIntent, as Stripe.js gets it from the page (its id starts the client secret)."""
-        return self.pay_button.get_attribute("data-client-secret").split("_secret_")[0]
+        secret = self.pay_button.get_attribute("data-client-secret")
+        assert secret is not None, "the pay button carries no client secret"
+        return secret.split("_secret_")[0]
 
     def pay_with_twint(self) -> TwintPage:
         self.pay_button.click()
