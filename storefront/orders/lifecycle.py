@@ -330,11 +330,6 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState) ->
     order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one_or_none() if order_id else None
     if order is None:
         raise LookupError(f"payment {intent.id} names no order of this shop")
-    payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none()
-    if payment is None:
-        # A payment the shop did not record: created before a worker stopped, or TWINT paid twice.
-        await _insert_payment(connection, order.id, intent, now)
-        payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one()
     current = OrderStatus(order.status)
     if intent.amount != order.total or intent.currency != order.currency:
         logger.error(
@@ -347,6 +342,11 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState) ->
             order.currency,
         )
         return Applied(current, changed=False, note="amount or currency mismatch")
+    payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none()
+    if payment is None:
+        # A payment the shop did not record: created before a worker stopped, or TWINT paid twice.
+        await _insert_payment(connection, order.id, intent, now)
+        payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one()
     order_target, payment_target, note = await _decide(connection, order, payment, intent)
     changed = False
     paid_by = PaymentStatus(payment.status)

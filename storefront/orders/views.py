@@ -90,9 +90,13 @@ class OrderView:
 
     @property
     def payment(self) -> PaymentView | None:
-        """The attempt the customer pays with: the newest payment that may still pay this order."""
-        live = [p for p in self.payments if p.status not in {PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED}]
-        return live[-1] if live else None
+        """The payment the customer pays with: the newest one waiting for them, else the newest that
+        failed (it may be tried again), else the one that paid the order, else the newest."""
+        for wanted in (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.SUCCEEDED):
+            found = [payment for payment in self.payments if payment.status == wanted]
+            if found:
+                return found[-1]
+        return self.payments[-1] if self.payments else None
 
     def vat_lines(self) -> list[VatLine]:
         return order_vat(

@@ -7,7 +7,7 @@ import pytest
 from storefront.cart.service import add_to_cart
 from storefront.orders.lifecycle import OrderRefused, apply_payment_state, place_order
 from storefront.orders.models import OrderStatus
-from storefront.orders.views import order_money, payments_to_refund
+from storefront.orders.views import find_order, order_money, payments_to_refund
 from storefront.shipping import shipping_method
 from storefront.tokens import new_token
 from tests.support.db import (
@@ -202,8 +202,12 @@ def test_a_failed_or_cancelled_stray_payment_leaves_the_waiting_order_alone(sett
     order = waiting_order(settings, ("MUG", 1))
     apply(settings, intent(order, "canceled", id="pi_stray", client_secret=None))
     apply(settings, intent(order, "failed", id="pi_stray_2", client_secret=None))
+    apply(settings, intent(order, "succeeded", id="pi_stray_3", amount=1, client_secret=None))
     assert order_status(settings, order.id) == "pending_payment"
     assert stock(settings, "MUG") == 11
+    view = with_database(settings, lambda db, _cat: find_order(db, order_id=order.id))
+    assert view.payment.intent_id == f"pi_for_{order.id}"  # the one the customer pays with
+    assert [p.intent_id for p in view.payments] == [f"pi_for_{order.id}", "pi_stray", "pi_stray_2"]
 
 
 def test_a_payment_for_an_order_this_shop_does_not_have_is_refused(settings):
