@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
-from storefront.orders.lifecycle import Customer
+from storefront.orders.placing import Customer
 from storefront.shipping import ShippingMethod, shipping_method
 
 FIELDS = ("email", "name", "phone", "street", "postal_code", "city", "country", "shipping")

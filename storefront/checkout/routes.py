@@ -19,7 +19,8 @@ from storefront.checkout.form import COUNTRIES, CheckoutForm
 from storefront.i18n import current_language
 from storefront.i18n import gettext as _
 from storefront.money import format_chf, swiss_today
-from storefront.orders.lifecycle import OrderRefused, place_order, start_payment
+from storefront.orders.lifecycle import start_payment
+from storefront.orders.placing import OrderRefused, place_order
 from storefront.orders.views import find_order, order_id_of_intent
 from storefront.rendering import NO_STORE, render
 from storefront.shipping import SHIPPING_METHODS

@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, select
 
 from storefront import twint
 from storefront.db import Database
-from storefront.orders.lifecycle import apply_payment_state, payment_request, record_payment
+from storefront.orders.lifecycle import apply_payment_state, claim_sync, payment_request, record_payment
 from storefront.orders.models import UNPAID
 from storefront.orders.provider import PaymentMovedOn, PaymentProvider, PaymentUnavailable
-from storefront.orders.views import OrderView, claim_sync, find_order, order_t
+from storefront.orders.views import OrderView, find_order, order_t
 
 logger = logging.getLogger("storefront.orders")
 

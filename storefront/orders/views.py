@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select
 
 from storefront.db import Database, DbConnection
 from storefront.money import VatClass, VatLine, vat_breakdown
@@ -228,24 +228,3 @@ async def payments_to_refund(database: Database) -> list[DueRefund]:
     """Money that came in but that no order keeps (paid twice, or paid after the stock was gone)."""
     async with database.read() as connection:
         return [DueRefund(*row) for row in (await connection.execute(_REFUND_DUE)).all()]
-
-
-_CLAIM_SYNC = (
-    update(payment_t)
-    .where(
-        payment_t.c.id == bindparam("payment"),
-        or_(payment_t.c.synced_at.is_(None), payment_t.c.synced_at < bindparam("stale_before")),
-    )
-    .values(synced_at=bindparam("now"))
-)
-
-
-async def claim_sync(database: Database, payment_id: int, interval_s: float) -> bool:
-    """True for exactly one caller per payment per interval, across every worker and tab: that one
-    may ask the provider how the payment stands."""
-    now = dt.datetime.now(dt.UTC)
-    async with database.write() as connection:
-        claimed = await connection.execute(
-            _CLAIM_SYNC, {"payment": payment_id, "now": now, "stale_before": now - dt.timedelta(seconds=interval_s)}
-        )
-    return claimed.rowcount == 1

@@ -5,8 +5,9 @@ import asyncio
 import pytest
 
 from storefront.cart.service import add_to_cart
-from storefront.orders.lifecycle import OrderRefused, apply_payment_state, place_order
+from storefront.orders.lifecycle import apply_payment_state
 from storefront.orders.models import OrderStatus
+from storefront.orders.placing import OrderRefused, place_order
 from storefront.orders.views import find_order, order_money, payments_to_refund
 from storefront.shipping import shipping_method
 from storefront.tokens import new_token

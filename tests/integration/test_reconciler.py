@@ -12,9 +12,9 @@ from typing import TypeVar
 import pytest
 
 from storefront.db import Database
-from storefront.orders.lifecycle import start_payment, sync_payment
+from storefront.orders.lifecycle import claim_sync, start_payment, sync_payment
 from storefront.orders.reconciler import Reconciled, reconcile
-from storefront.orders.views import claim_sync, find_order
+from storefront.orders.views import find_order
 from storefront.payments.gateway import StripeGateway
 from storefront.sandbox.app import create_sandbox_app
 from storefront.settings import Settings

@@ -9,8 +9,9 @@ from typing import Any
 from storefront.cart.service import add_to_cart
 from storefront.catalog.service import Catalog
 from storefront.db import Database
-from storefront.orders.lifecycle import Applied, Customer, PlacedOrder, apply_payment_state, place_order, record_payment
+from storefront.orders.lifecycle import Applied, apply_payment_state, record_payment
 from storefront.orders.models import PaymentStatus
+from storefront.orders.placing import Customer, PlacedOrder, place_order
 from storefront.orders.provider import IntentState
 from storefront.settings import Settings
 from storefront.shipping import shipping_method

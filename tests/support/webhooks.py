@@ -9,7 +9,7 @@ from typing import Any
 from httpx import Response
 from litestar.testing import TestClient
 
-from storefront.orders.lifecycle import PlacedOrder
+from storefront.orders.placing import PlacedOrder
 from storefront.sandbox.webhooks import signature_header
 
 
