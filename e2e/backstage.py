@@ -188,5 +188,12 @@ class Sandbox:
                 return found
             time.sleep(0.1)
 
+    def requests(self, intent_id: str) -> list[dict[str, Any]]:
+        """The API requests about one PaymentIntent, oldest first, from the sandbox's request log."""
+        response = self.http.get(f"{self.url}/control/api/requests", params={"payment_intent": intent_id})
+        assert response.status_code == 200, response.text
+        logged: list[dict[str, Any]] = response.json()["requests"]
+        return logged[::-1]
+
     def intent(self, intent_id: str) -> stripe.PaymentIntent:
         return self.stripe.v1.payment_intents.retrieve(intent_id)

@@ -32,6 +32,25 @@ def test_buy_one_product_end_to_end(page: Page, address, records, local_shop):
         assert "_secret_" not in log
 
 
+def test_a_purchase_asks_stripe_at_most_three_times_and_a_paid_order_never(page: Page, address, sandbox):
+    """The shop's own calls to Stripe for one TWINT payment, read from the sandbox's request log: at
+    most three (create, the pay page's read, one poll); a paid order's page and polls ask nothing."""
+    ProductPage(page).open("enamel-mug").add_to_cart()
+    review = CartPage(page).open().checkout().fill(address).continue_to_review()
+    intent_id = review.payment_intent_id
+    order = review.pay_with_twint().authorize()
+    expect(order.status).to_contain_text(PAID)
+    shop_calls = [r for r in sandbox.requests(intent_id) if r["key_type"] == "secret"]
+    assert [r["path"] for r in shop_calls][:1] == ["/v1/payment_intents"]  # created by the shop
+    assert len(shop_calls) <= 3, shop_calls
+    seen = len(sandbox.requests(intent_id))
+    page.reload()
+    expect(order.status).to_contain_text(PAID)
+    for _poll in range(3):
+        assert page.request.get(f"{page.url}/status", headers={"HX-Request": "true"}).ok
+    assert len(sandbox.requests(intent_id)) == seen
+
+
 def test_variants_quantities_and_a_removed_line_add_up_to_the_rappen(page: Page, address, records):
     """Two sock sizes, honey and a mug; the mug removed, the honey changed: every total and VAT line to the Rappen."""
     ProductPage(page).open("hiking-socks").choose("36–38").set_quantity(2).add_to_cart()

@@ -13,6 +13,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from litestar import Request, Response, Router, get, post, route
+from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -20,8 +23,12 @@ from storefront.sandbox import objects
 from storefront.sandbox.account import Call, SandboxAccount, StripeError
 from storefront.sandbox.faults import read_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
+from storefront.sandbox.requests import ApiRecorder
 
 SECRET, PUBLISHABLE = "secret", "publishable"
+ALL_METHODS: frozenset[HttpMethod] = frozenset(
+    {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE}
+)
 # What an endpoint runs: (form, call, role) -> the Stripe object to answer with.
 Operation = Callable[[dict[str, Any], Call, str], dict[str, Any]]
 # Every answer is JSON, except a "reset" fault's, which breaks off mid-stream.
@@ -141,31 +148,56 @@ class SandboxApi:
                 request, SECRET, lambda _form, _call, _role: api.account.retrieve("event", event_id)
             )
 
-        @route("/v1/{rest:path}", http_method=["GET", "POST", "DELETE"], status_code=404)
-        async def unrecognized(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
+        handlers = [
+            create_intent,
+            retrieve_intent,
+            confirm_intent,
+            cancel_intent,
+            create_refund,
+            retrieve_refund,
+            retrieve_event,
+        ]
+        # Every other method on these paths, and every other path under /v1, gets Stripe's JSON
+        # "unrecognized request URL" instead of a page: the routing's own 404/405 would be HTML.
+        answered: dict[str, set[HttpMethod]] = {}
+        for handler in handlers:
+            for path in handler.paths:
+                answered.setdefault(path, set()).update(HttpMethod(method) for method in handler.http_methods)
+
+        async def unrecognized(request: Request[Any, Any, Any]) -> Response[bytes]:
             return api.error_response(
                 StripeError(
                     404,
                     f"Unrecognized request URL ({request.method}: {request.url.path}). Please see "
                     "https://stripe.com/docs or we can help at https://support.stripe.com/.",
                 ),
-                objects.new_id("req_"),
+                objects.new_id("req_", 14),
             )
 
+        def refused_by_framework(_request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
+            """What the web framework refused (a body too large, say), in Stripe's error shape."""
+            return api.error_response(StripeError(error.status_code, str(error.detail)), objects.new_id("req_", 14))
+
+        fill_ins = [
+            route(path, http_method=sorted(ALL_METHODS - methods), status_code=404, name=f"unrecognized {path}")(
+                unrecognized
+            )
+            for path, methods in answered.items()
+        ]
+        fill_ins.append(
+            route("/v1/{rest:path}", http_method=sorted(ALL_METHODS), status_code=404, name="unrecognized")(
+                unrecognized
+            )
+        )
+        store = api.account.store
         return Router(
             path="/",
-            route_handlers=[
-                create_intent,
-                retrieve_intent,
-                confirm_intent,
-                cancel_intent,
-                create_refund,
-                retrieve_refund,
-                retrieve_event,
-                unrecognized,
-            ],
+            route_handlers=[*handlers, *fill_ins],
             include_in_schema=False,
             opt={"exclude_from_csrf": True},
+            # A function, not the store itself: routers are deep-copied when registered.
+            middleware=[DefineMiddleware(ApiRecorder, store_of=lambda: store)],
+            exception_handlers={HTTPException: refused_by_framework},
         )
 
     async def answer(

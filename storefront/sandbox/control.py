@@ -8,11 +8,12 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import ClientException, PermissionDeniedException
-from litestar.params import JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Redirect
 
 from storefront.sandbox.faults import API_FAULTS, DROP_MODES, read_switches, set_switches
 from storefront.sandbox.html import page
+from storefront.sandbox.requests import logged_requests
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import configure_endpoint, deliveries, endpoint, release_held
 
@@ -55,6 +56,7 @@ class SandboxControl:
                 headers={"Cache-Control": "no-store"},
                 context={
                     **state(control.store),
+                    "requests": logged_requests(control.store, limit=50),
                     "mount_path": control.mount_path,
                     "api_faults": API_FAULTS,
                     "drop_modes": DROP_MODES,
@@ -83,6 +85,13 @@ class SandboxControl:
                 release_held(control.store)
             return Redirect(f"{control.mount_path}/control", status_code=303)
 
+        @get("/control/api/requests")
+        async def api_requests(
+            payment_intent: FromQuery[str | None] = None, limit: FromQuery[int] = 200
+        ) -> dict[str, Any]:
+            """The API request log, newest first; `payment_intent` keeps those about one intent."""
+            return {"requests": logged_requests(control.store, payment_intent, max(1, min(limit, 1000)))}
+
         @get("/control/api/state")
         async def api_state() -> dict[str, Any]:
             return state(control.store)
@@ -109,6 +118,14 @@ class SandboxControl:
 
         return Router(
             path="/",
-            route_handlers=[control_page, control_form, api_state, api_switches, api_endpoint, api_release],
+            route_handlers=[
+                control_page,
+                control_form,
+                api_requests,
+                api_state,
+                api_switches,
+                api_endpoint,
+                api_release,
+            ],
             include_in_schema=False,
         )

@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS delivery (
     last_status INTEGER, last_error TEXT, updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS delivery_due ON delivery (state, due);
+CREATE TABLE IF NOT EXISTS request_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+    status INTEGER NOT NULL, request_id TEXT, idempotency_key TEXT, key_type TEXT NOT NULL,
+    payment_intent TEXT, stripe_version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_log_intent ON request_log (payment_intent);
 """
 
 # Stripe keeps keys "at least 24 hours"; an unfinished request's key is freed after a minute so a

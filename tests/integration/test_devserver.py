@@ -33,6 +33,9 @@ def test_without_keys_the_sandbox_serves_beside_the_shop_and_the_shop_is_pointed
         )
         assert created.status_code == 200, created.text
         assert created.json()["object"] == "payment_intent"
+        # The request log sees the API's own answer, though the shop's server compresses it.
+        logged = client.get("/_sandbox/control/api/requests").json()["requests"]
+        assert [(r["path"], r["payment_intent"]) for r in logged] == [("/v1/payment_intents", created.json()["id"])]
         assert client.get("/_sandbox/js/stripe.js").headers["content-type"].startswith("application/javascript")
         page = client.get("/")
         assert page.status_code == 200
