@@ -12,9 +12,9 @@ import os
 from litestar import Litestar
 
 from storefront.app import create_app as create_shop_app
-from storefront.sandbox.app import MOUNT_PATH, PUBLISHABLE_KEY, SECRET_KEY, sandbox_router
+from storefront.sandbox.app import MOUNT_PATH, PUBLISHABLE_KEY, SECRET_KEY, background_work, sandbox_router
 from storefront.sandbox.store import SandboxStore
-from storefront.sandbox.webhooks import WebhookSender, configure_endpoint
+from storefront.sandbox.webhooks import configure_endpoint
 from storefront.settings import VAR_DIR, Settings
 
 SANDBOX_DB_VARIABLE = "STOREFRONT_SANDBOX_DB"  # where the sandbox keeps its state; ':memory:' for none
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
     app.register(sandbox_router(store, MOUNT_PATH, merchant=settings.shop_name))
-    sender = WebhookSender(store)
+    sender = background_work(store)
     app.on_startup.append(sender.start)
     app.on_shutdown[:0] = [sender.stop, store.close]
     return app

@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, overload
 
 from storefront.sandbox import objects
+from storefront.sandbox.faults import Switches
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import enqueue_delivery
 
@@ -20,6 +22,7 @@ CANCELLABLE = ("requires_payment_method", "requires_capture", "requires_confirma
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+TWINT_REFUND_WINDOW_S = 180 * 24 * 3600  # TWINT payments can be refunded for 180 days
 TRAINS = ("acacia", "basil", "clover", "dahlia", "endive")
 _PAST = {"confirm": "confirmed", "cancel": "canceled", "authorize": "authorized", "fail": "failed"}
 
@@ -139,7 +142,7 @@ def invalid(message: str, *, code: str | None = None, param: str | None = None) 
 class Call:
     """Who is calling and how: what the request headers said."""
 
-    request_id: str
+    request_id: str | None  # None: no API request caused it (a refund settling, say)
     idempotency_key: str | None = None
     stripe_version: str = objects.API_VERSION
     public_base: str = ""  # where the sandbox's own pages are, for next_action URLs
@@ -403,7 +406,15 @@ class SandboxAccount:
                         param="payment_intent",
                     )
                 paid = self._load(connection, intent["latest_charge"], "charge", param="charge")
-            remaining = paid["amount"] - paid["amount_refunded"]
+            if objects.now() - paid["created"] > TWINT_REFUND_WINDOW_S:
+                raise StripeError(
+                    400,
+                    f"Charge {paid['id']} is too old to be refunded: TWINT payments can be refunded for 180 days.",
+                    code="charge_expired_for_refund",
+                    param="charge",
+                )
+            # Refunds still pending count too: together they never exceed what was paid.
+            remaining = paid["amount"] - paid["amount_refunded"] - self._pending_refunds(connection, paid["id"])
             if remaining <= 0:
                 raise StripeError(
                     400,
@@ -420,20 +431,60 @@ class SandboxAccount:
                     code="amount_too_large",
                     param="amount",
                 )
-            created = objects.refund(paid, amount, params)
-            self._emit(connection, "refund.created", created, call)
-            # TWINT refunds settle within minutes; the sandbox settles them at once.
-            settled = {**created, "status": "succeeded"}
-            previous_charge = {"amount_refunded": paid["amount_refunded"], "refunded": paid["refunded"]}
-            paid.update(
-                amount_refunded=paid["amount_refunded"] + amount,
-                refunded=paid["amount_refunded"] + amount == paid["amount"],
+            created = objects.refund(paid, amount, params)  # pending: Stripe settles it later
+            self.store.put(connection, created)
+            switches = Switches(**self.store.read_setting(connection, "switches", {}))
+            outcome = "fail" if switches.refund_fails else "succeed"
+            if switches.refund_fails:  # the next refund only
+                switches.refund_fails = False
+                self.store.put_setting(connection, "switches", asdict(switches))
+            connection.execute(
+                "INSERT INTO refund_due (refund_id, due, outcome) VALUES (?, ?, ?)",
+                (created["id"], time.time() + switches.refund_delay_s, outcome),
             )
-            self.store.put(connection, settled)
-            self.store.put(connection, paid)
-            self._emit(connection, "refund.updated", settled, call, previous_attributes={"status": "pending"})
-            self._emit(connection, "charge.refunded", paid, call, previous_attributes=previous_charge)
-        return settled
+            self._emit(connection, "refund.created", created, call)
+        return created
+
+    def settle_due_refunds(self) -> int:
+        """Settle the pending refunds whose time has come: `succeeded` (the charge shows the money
+        given back), or `failed` when QA asked for it. No API request causes these events."""
+        unprompted = Call(request_id=None)
+        with self.store.transaction() as connection:
+            due = connection.execute(
+                "SELECT refund_id, outcome FROM refund_due WHERE due <= ? ORDER BY due LIMIT 20", (time.time(),)
+            ).fetchall()
+            for refund_id, outcome in due:
+                connection.execute("DELETE FROM refund_due WHERE refund_id = ?", (refund_id,))
+                refund = self._load(connection, refund_id, "refund", param="refund")
+                if refund["status"] != "pending":
+                    continue
+                if outcome == "fail":
+                    refund.update(status="failed", failure_reason="declined")
+                    self.store.put(connection, refund)
+                    self._emit(connection, "refund.updated", refund, unprompted, {"status": "pending"})
+                    self._emit(connection, "refund.failed", refund, unprompted)
+                    continue
+                paid = self._load(connection, refund["charge"], "charge", param="charge")
+                previous_charge = {"amount_refunded": paid["amount_refunded"], "refunded": paid["refunded"]}
+                paid.update(
+                    amount_refunded=paid["amount_refunded"] + refund["amount"],
+                    refunded=paid["amount_refunded"] + refund["amount"] == paid["amount"],
+                )
+                refund["status"] = "succeeded"
+                self.store.put(connection, refund)
+                self.store.put(connection, paid)
+                self._emit(connection, "refund.updated", refund, unprompted, {"status": "pending"})
+                self._emit(connection, "charge.refunded", paid, unprompted, previous_charge)
+        return len(due)
+
+    @staticmethod
+    def _pending_refunds(connection: sqlite3.Connection, charge_id: str) -> int:
+        total = connection.execute(
+            "SELECT COALESCE(SUM(json_extract(body, '$.amount')), 0) FROM object WHERE kind = 'refund'"
+            " AND json_extract(body, '$.charge') = ? AND json_extract(body, '$.status') = 'pending'",
+            (charge_id,),
+        ).fetchone()[0]
+        return int(total)
 
     # --- helpers -------------------------------------------------------------------------------
 

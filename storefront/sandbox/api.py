@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from storefront.sandbox.account import Call, SandboxAccount, StripeError
 from storefront.sandbox.faults import read_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
 from storefront.sandbox.requests import ApiRecorder
+
+logger = logging.getLogger("storefront.sandbox")
 
 SECRET, PUBLISHABLE = "secret", "publishable"
 ALL_METHODS: frozenset[HttpMethod] = frozenset(
@@ -178,6 +181,13 @@ class SandboxApi:
             """What the web framework refused (a body too large, say), in Stripe's error shape."""
             return api.error_response(StripeError(error.status_code, str(error.detail)), objects.new_id("req_", 14))
 
+        def went_wrong(_request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+            """Whatever else happens, the client gets Stripe's JSON, as Stripe answers its own faults."""
+            logger.error("sandbox API: %s", type(error).__name__, exc_info=error)
+            return api.error_response(
+                StripeError(500, "An unknown error occurred", type="api_error"), objects.new_id("req_", 14)
+            )
+
         fill_ins = [
             route(path, http_method=sorted(ALL_METHODS - methods), status_code=404, name=f"unrecognized {path}")(
                 unrecognized
@@ -197,7 +207,7 @@ class SandboxApi:
             opt={"exclude_from_csrf": True},
             # A function, not the store itself: routers are deep-copied when registered.
             middleware=[DefineMiddleware(ApiRecorder, store_of=lambda: store)],
-            exception_handlers={HTTPException: refused_by_framework},
+            exception_handlers={HTTPException: refused_by_framework, Exception: went_wrong},
         )
 
     async def answer(
@@ -249,11 +259,12 @@ class SandboxApi:
         arguments: tuple[dict[str, Any], Call, str],
         call: Call,
     ) -> Response[bytes]:
-        key = call.idempotency_key
+        key, request_id = call.idempotency_key, call.request_id
         assert key is not None
+        assert request_id is not None  # every API call has one
         if len(key) > 255:
             return self.error_response(
-                StripeError(400, "Idempotency-Key must be at most 255 characters long."), call.request_id
+                StripeError(400, "Idempotency-Key must be at most 255 characters long."), request_id
             )
         fingerprint = request_fingerprint(request.method, request.url.path, form)
         state, status, body = self.account.store.begin_idempotent(key, fingerprint)
@@ -265,7 +276,7 @@ class SandboxApi:
                     f"with. Try using a key other than '{key}' if you meant to execute a different request.",
                     type="idempotency_error",
                 ),
-                call.request_id,
+                request_id,
             )
         if state == "in_flight":
             return self.error_response(
@@ -276,7 +287,7 @@ class SandboxApi:
                     f"{key}. Please try again later.",
                     code="idempotency_key_in_use",
                 ),
-                call.request_id,
+                request_id,
             )
         if state == "replay":
             assert status is not None
@@ -285,7 +296,7 @@ class SandboxApi:
                 body.encode(),
                 status_code=status,
                 media_type="application/json",
-                headers={"Request-Id": call.request_id, "Idempotent-Replayed": "true", "Idempotency-Key": key},
+                headers={"Request-Id": request_id, "Idempotent-Replayed": "true", "Idempotency-Key": key},
             )
         try:
             result = run(*arguments)
@@ -296,7 +307,7 @@ class SandboxApi:
                 None if error.before_execution else error.status,
                 None if error.before_execution else json.dumps(error.body()),
             )
-            return self.error_response(error, call.request_id)
+            return self.error_response(error, request_id)
         except BaseException:
             self.account.store.finish_idempotent(key, None, None)
             raise
@@ -306,7 +317,7 @@ class SandboxApi:
             body_text.encode(),
             status_code=200,
             media_type="application/json",
-            headers={"Request-Id": call.request_id, "Idempotency-Key": key},
+            headers={"Request-Id": request_id, "Idempotency-Key": key},
         )
 
     async def faulty_response(self, fault: str, request_id: str) -> ApiResponse:

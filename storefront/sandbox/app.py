@@ -37,6 +37,11 @@ def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: 
     )
 
 
+def background_work(store: SandboxStore) -> WebhookSender:
+    """What every process serving the sandbox runs on its own: webhook deliveries and refunds settling."""
+    return WebhookSender(store, chores=[SandboxAccount(store).settle_due_refunds])
+
+
 def create_sandbox_app(
     store_path: Path | str = ":memory:",
     merchant: str = "Storefront",
@@ -46,7 +51,7 @@ def create_sandbox_app(
     store = SandboxStore(store_path)
     if webhook_url:
         configure_endpoint(store, webhook_url, webhook_secret)
-    sender = WebhookSender(store)
+    sender = background_work(store)
     return Litestar(
         route_handlers=[sandbox_router(store, mount_path="", merchant=merchant)],
         # Stripe's API answers any origin: Stripe.js calls it from the shop's pages.

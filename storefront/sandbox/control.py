@@ -114,6 +114,7 @@ class SandboxControl:
 
         @post("/control/api/release-held", status_code=200, opt={"exclude_from_csrf": True})
         async def api_release(request: Request[Any, Any, Any]) -> Response[dict[str, int]]:
+            _json_only(request)
             return Response({"released": release_held(control.store)})
 
         return Router(

@@ -1,5 +1,6 @@
 """QA's switches: make webhooks late, doubled, out of order or lost, make the next API calls fail
-(500, 429, hang, reset), or make the customer never come back from TWINT. Kept in the sandbox's
+(500, 429, hang, reset), make the customer never come back from TWINT, or set how long refunds
+take and make the next one fail. Kept in the sandbox's
 store, so every worker obeys the same switches; set from the control page, its JSON API or tests."""
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ class Switches:
     api_fault_count: int = 0  # how many of the next API calls get the fault
     hang_s: float = 30.0  # how long a "hang" lasts (past the shop's client timeout)
     customer_never_returns: bool = False  # TWINT authorises but does not send the customer back
+    refund_delay_s: float = 3.0  # a refund stays pending this long, then settles
+    refund_fails: bool = False  # the next refund fails instead of settling
 
     def check(self) -> None:
         if self.api_fault not in API_FAULTS:
             raise ValueError(f"api_fault must be one of {', '.join(API_FAULTS)}")
         if self.webhook_drop not in DROP_MODES:
             raise ValueError(f"webhook_drop must be one of {', '.join(DROP_MODES)}")
-        for name in ("webhook_delay_s", "api_fault_count", "hang_s"):
+        for name in ("webhook_delay_s", "api_fault_count", "hang_s", "refund_delay_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 

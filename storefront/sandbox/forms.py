@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -24,8 +24,8 @@ def parse_stripe_form(body: bytes | str) -> dict[str, Any]:
             raise FormError(key, f"Invalid parameter name: {key}")
         path = [match[1], *re.findall(r"\[([^\[\]]*)\]", match[2])]
         _put(root, path, value, key)
-    # A dict, unless every top-level name is an index (`0=x`): Stripe's parameters have names.
-    return cast("dict[str, Any]", _listify(root))
+    parameters = {name: _listify(value) for name, value in root.items()}  # the top level stays named
+    return parameters
 
 
 def _put(node: dict[str, Any], path: list[str], value: str, key: str) -> None:

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS request_log (
     payment_intent TEXT, stripe_version TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS request_log_intent ON request_log (payment_intent);
+CREATE TABLE IF NOT EXISTS refund_due (refund_id TEXT PRIMARY KEY, due REAL NOT NULL, outcome TEXT NOT NULL);
 """
 
 # Stripe keeps keys "at least 24 hours"; an unfinished request's key is freed after a minute so a

@@ -14,6 +14,7 @@ import logging
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -119,11 +120,14 @@ _CLAIM = {order: _CLAIM_SQL.replace("{order}", order) for order in ("ASC", "DESC
 
 
 class WebhookSender:
-    """Runs in every process that serves the sandbox; claims are atomic, so each delivery goes once."""
+    """Runs in every process that serves the sandbox; claims are atomic, so each delivery goes once.
+    `chores` are the account's own timed work (settling refunds), run in the same loop before each
+    round of deliveries, so the events they cause go out in that round."""
 
-    def __init__(self, store: SandboxStore, poll_s: float = 0.1) -> None:
+    def __init__(self, store: SandboxStore, poll_s: float = 0.1, chores: Sequence[Callable[[], int]] = ()) -> None:
         self.store = store
         self.poll_s = poll_s
+        self.chores = tuple(chores)
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -142,7 +146,8 @@ class WebhookSender:
     async def _run(self) -> None:
         while True:
             try:
-                sent = await self.deliver_due()
+                sent = sum(chore() for chore in self.chores)
+                sent += await self.deliver_due()
             except Exception:
                 logger.exception("sandbox webhooks: a round failed")
                 sent = 0

@@ -120,6 +120,26 @@ def test_the_control_page_and_its_api(sandbox):
     assert not_json.status_code in {400, 415}
 
 
+@pytest.mark.parametrize("path", ["switches", "webhook-endpoint", "release-held"])
+def test_the_control_api_takes_no_post_another_site_could_send(sandbox, path):
+    """A page elsewhere can send text/plain or a form without asking first; only JSON, which a
+    browser sends across sites only after a CORS preflight, is taken."""
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        sent = httpx.post(f"{sandbox.url}/control/api/{path}", content=b"{}", headers={"Content-Type": content_type})
+        assert sent.status_code == 415, (path, content_type)
+
+
+def test_the_control_form_refuses_posts_from_another_site(sandbox):
+    before = httpx.get(f"{sandbox.url}/control/api/state").json()["switches"]
+    forged = httpx.post(
+        f"{sandbox.url}/control",
+        data={"webhook_duplicate": "on", "webhook_drop": "all"},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert forged.status_code == 403
+    assert httpx.get(f"{sandbox.url}/control/api/state").json()["switches"] == before
+
+
 def test_the_control_form_sets_switches(sandbox):
     response = httpx.post(
         f"{sandbox.url}/control",

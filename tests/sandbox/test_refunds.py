@@ -1,9 +1,22 @@
-"""Refunds through the official library: full or partial, never more than was paid."""
+"""Refunds through the official library, as Stripe runs them: created pending, settled a little
+later (or failed), full or partial, never more than was paid, and only within TWINT's 180 days."""
+
+import time
 
 import pytest
 import stripe
 
+from storefront.sandbox.faults import set_switches
 from tests.support.sandbox import CONFIRM, PARAMS
+
+
+@pytest.fixture(autouse=True)
+def refunds_settle_within_the_test(sandbox):
+    """A refund still pending when a test ends would settle during the next one and send it events."""
+    yield
+    deadline = time.monotonic() + 10
+    while sandbox.store.rows("SELECT count(*) FROM refund_due")[0][0] and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -14,38 +27,67 @@ def paid_intent(client, sandbox):
     return client.v1.payment_intents.retrieve(intent.id)
 
 
-def test_partial_refunds_up_to_the_amount_then_no_more(client, sandbox, paid_intent):
+def settled(client, refund_id: str, seconds: float = 5) -> stripe.Refund:
+    """The refund once Stripe (the sandbox's background work) has settled it."""
+    deadline = time.monotonic() + seconds
+    while (refund := client.v1.refunds.retrieve(refund_id)).status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return refund
+
+
+def kinds_of(sandbox, object_id: str) -> list[str]:
+    return [e["type"] for _seq, e in sandbox.store.events() if e["data"]["object"]["id"] == object_id]
+
+
+def test_partial_refunds_are_pending_then_settle_and_never_exceed_the_amount(client, sandbox, paid_intent):
+    set_switches(sandbox.store, refund_delay_s=0.2)
     first = client.v1.refunds.create(
         params={"payment_intent": paid_intent.id, "amount": 1000, "reason": "requested_by_customer"}
     )
     assert isinstance(first, stripe.Refund)
-    assert (first.status, first.amount, first.currency, first.charge) == (
-        "succeeded",
+    assert (first.status, first.amount, first.currency, first.charge, first.reason) == (
+        "pending",
         1000,
         "chf",
         paid_intent.latest_charge,
+        "requested_by_customer",
     )
-    assert first.reason == "requested_by_customer"
     rest = client.v1.refunds.create(params={"payment_intent": paid_intent.id})
-    assert rest.amount == 3990
-    with pytest.raises(stripe.InvalidRequestError) as caught:
+    assert (rest.status, rest.amount) == ("pending", 3990)
+    with pytest.raises(stripe.InvalidRequestError) as caught:  # the pending ones count already
         client.v1.refunds.create(params={"payment_intent": paid_intent.id, "amount": 1})
     assert caught.value.code == "charge_already_refunded"
-    assert client.v1.refunds.retrieve(first.id) == first
-    kinds = [
-        e["type"]
-        for _seq, e in sandbox.store.events()
-        if e["data"]["object"]["id"] in {first.id, rest.id, paid_intent.latest_charge}
-    ]
-    assert kinds == [
-        "charge.succeeded",
-        "refund.created",
-        "refund.updated",
-        "charge.refunded",
-        "refund.created",
-        "refund.updated",
-        "charge.refunded",
-    ]
+    assert settled(client, first.id).status == "succeeded"
+    assert settled(client, rest.id).status == "succeeded"
+    charge = sandbox.account.retrieve("charge", paid_intent.latest_charge)
+    assert (charge["amount_refunded"], charge["refunded"]) == (4990, True)
+    assert kinds_of(sandbox, first.id) == ["refund.created", "refund.updated"]
+    assert kinds_of(sandbox, paid_intent.latest_charge) == ["charge.succeeded", "charge.refunded", "charge.refunded"]
+    settling = [e for _seq, e in sandbox.store.events() if e["data"]["object"]["id"] == first.id]
+    assert settling[1]["request"]["id"] is None  # no API request caused it
+    assert settling[1]["data"]["previous_attributes"] == {"status": "pending"}
+
+
+def test_a_refund_can_be_made_to_fail_once(client, sandbox, paid_intent):
+    set_switches(sandbox.store, refund_delay_s=0, refund_fails=True)
+    failing = client.v1.refunds.create(params={"payment_intent": paid_intent.id, "amount": 500})
+    assert failing.status == "pending"
+    failed = settled(client, failing.id)
+    assert (failed.status, failed.failure_reason) == ("failed", "declined")
+    assert kinds_of(sandbox, failing.id) == ["refund.created", "refund.updated", "refund.failed"]
+    charge = sandbox.account.retrieve("charge", paid_intent.latest_charge)
+    assert charge["amount_refunded"] == 0  # nothing went back
+    again = client.v1.refunds.create(params={"payment_intent": paid_intent.id, "amount": 4990})
+    assert settled(client, again.id).status == "succeeded"  # the switch was for one refund only
+
+
+def test_a_twint_payment_older_than_180_days_cannot_be_refunded(client, sandbox, paid_intent):
+    charge = sandbox.account.retrieve("charge", paid_intent.latest_charge)
+    with sandbox.store.transaction() as connection:
+        sandbox.store.put(connection, {**charge, "created": charge["created"] - 181 * 24 * 3600})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.refunds.create(params={"payment_intent": paid_intent.id})
+    assert (caught.value.code, caught.value.param) == ("charge_expired_for_refund", "charge")
 
 
 def test_refunding_more_than_was_paid_is_refused(client, paid_intent):

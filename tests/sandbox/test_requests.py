@@ -101,3 +101,32 @@ def test_the_control_page_lists_the_api_requests(sandbox, client):
     page = httpx.get(f"{sandbox.url}/control").text
     assert "API requests" in page
     assert intent.id in page
+
+
+def test_a_body_the_api_cannot_take_apart_still_gets_stripe_json(sandbox):
+    answer = httpx.post(
+        f"{sandbox.url}/v1/payment_intents",
+        content=b"0=x&1=y",
+        headers={**SECRET, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["error"]["type"] == "invalid_request_error"  # unknown parameters 0 and 1
+    assert answer.headers["request-id"].startswith("req_")
+
+
+def test_a_fault_inside_the_sandbox_is_answered_as_stripe_answers_its_own(monkeypatch):
+    """Whatever breaks, a client gets Stripe's JSON `api_error`, never a framework page."""
+    from litestar.testing import TestClient
+
+    from storefront.sandbox.app import create_sandbox_app
+
+    def broken(_body):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("storefront.sandbox.api.parse_stripe_form", broken)
+    with TestClient(app=create_sandbox_app()) as inside:
+        answer = inside.post("/v1/payment_intents", data={"amount": "100"}, headers=SECRET)
+    assert answer.status_code == 500
+    assert answer.json() == {"error": {"message": "An unknown error occurred", "type": "api_error"}}
+    assert answer.headers["stripe-version"] == objects.API_VERSION
