@@ -9,11 +9,15 @@ import hashlib
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Literal, overload
 
 from storefront.sandbox import objects
+from storefront.sandbox.errors import StripeError as StripeError  # re-exported: the pages and the API raise it
+from storefront.sandbox.errors import invalid
 from storefront.sandbox.faults import Switches
+from storefront.sandbox.lists import LIST_PARAMS, created_filter, expand, expansions, page
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import enqueue_delivery
 
@@ -24,7 +28,13 @@ CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_cu
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 TWINT_REFUND_WINDOW_S = 180 * 24 * 3600  # TWINT payments can be refunded for 180 days
 TRAINS = ("acacia", "basil", "clover", "dahlia", "endive")
-_PAST = {"confirm": "confirmed", "cancel": "canceled", "authorize": "authorized", "fail": "failed"}
+_PAST = {
+    "confirm": "confirmed",
+    "cancel": "canceled",
+    "authorize": "authorized",
+    "fail": "failed",
+    "update": "updated",
+}
 
 CREATE_PARAMS = frozenset(
     {
@@ -93,6 +103,11 @@ CONFIRM_PARAMS = frozenset(
     }
 )
 CANCEL_PARAMS = frozenset({"cancellation_reason", "expand"})
+# What an update may change here; the shop's back office changes amounts, descriptions and metadata.
+UPDATE_PARAMS = frozenset({"amount", "description", "expand", "metadata", "receipt_email"})
+UPDATABLE = ("requires_payment_method", "requires_confirmation")  # before the customer confirms
+INTENT_EXPANSIONS = frozenset({"latest_charge", "payment_method"})
+RETRIEVE_PARAMS = frozenset({"expand", "key", "client_secret"})
 REFUND_PARAMS = frozenset(
     {
         "amount",
@@ -109,33 +124,6 @@ REFUND_PARAMS = frozenset(
         "reverse_transfer",
     }
 )
-
-
-@dataclass
-class StripeError(Exception):
-    """An error as Stripe answers it: HTTP status and the `error` object of the body."""
-
-    status: int
-    message: str
-    type: str = "invalid_request_error"
-    code: str | None = None
-    param: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    before_execution: bool = False  # validation failed before the endpoint ran: nothing is saved
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"message": self.message, "type": self.type}
-        if self.code:
-            error["code"] = self.code
-            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
-        if self.param:
-            error["param"] = self.param
-        error.update(self.extra)
-        return {"error": error}
-
-
-def invalid(message: str, *, code: str | None = None, param: str | None = None) -> StripeError:
-    return StripeError(400, message, code=code, param=param, before_execution=True)
 
 
 @dataclass(frozen=True)
@@ -194,6 +182,57 @@ class SandboxAccount:
                 404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
             )
         return obj
+
+    def retrieve_expanded(
+        self, kind: str, object_id: str, params: dict[str, Any], allowed: frozenset[str], param: str = "id"
+    ) -> dict[str, Any]:
+        check_params(params, RETRIEVE_PARAMS)
+        paths = expansions(params, allowed)
+        return expand(self.retrieve(kind, object_id, param), paths, self._find)
+
+    def _find(self, kind: str, object_id: str) -> dict[str, Any] | None:
+        return self.store.get(object_id, kind)
+
+    # --- lists ---------------------------------------------------------------------------------
+
+    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Events newest first; `type` may end in `*` (`payment_intent.*`), `types[]` names several."""
+        check_params(params, LIST_PARAMS | {"type", "types", "delivery_success"})
+        one, several = params.get("type"), params.get("types")
+        if one and several:
+            raise invalid("You may only specify one of these parameters: type, types.")
+        wanted = [one] if isinstance(one, str) else several if isinstance(several, list) else None
+        created = created_filter(params)
+        found = [
+            event
+            for _seq, event in reversed(self.store.events())
+            if created(event) and (wanted is None or any(fnmatchcase(event["type"], kind) for kind in wanted))
+        ]
+        return page(found, params, "/v1/events")
+
+    def list_payment_intents(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_params(params, LIST_PARAMS | {"customer"})
+        paths = expansions(params, frozenset(f"data.{path}" for path in INTENT_EXPANSIONS))
+        created = created_filter(params)
+        found = [
+            intent
+            for intent in self.store.all_of("payment_intent")
+            if created(intent) and params.get("customer") in (None, intent["customer"])
+        ]
+        return expand(page(found, params, "/v1/payment_intents"), paths, self._find)
+
+    def list_refunds(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_params(params, LIST_PARAMS | {"payment_intent", "charge"})
+        paths = expansions(params, frozenset({"data.charge"}))
+        created = created_filter(params)
+        found = [
+            refund
+            for refund in self.store.all_of("refund")
+            if created(refund)
+            and params.get("payment_intent") in (None, refund["payment_intent"])
+            and params.get("charge") in (None, refund["charge"])
+        ]
+        return expand(page(found, params, "/v1/refunds"), paths, self._find)
 
     # --- PaymentIntents ------------------------------------------------------------------------
 
@@ -257,6 +296,36 @@ class SandboxAccount:
                 param="allowed_payment_method_types",
             )
         return methods
+
+    def update_payment_intent(self, intent_id: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        """Change an intent the customer has not confirmed yet (a corrected amount, a description,
+        metadata: an empty value removes a key). Stripe sends no event for it."""
+        check_params(params, UPDATE_PARAMS)
+        paths = expansions(params, INTENT_EXPANSIONS)
+        amount = parse_int(params, "amount", required=False)
+        with self.store.transaction() as connection:
+            intent = self._load(connection, intent_id)
+            if intent["status"] not in UPDATABLE:
+                raise self._unexpected_state(intent, "update", UPDATABLE)
+            if amount is not None:
+                if "twint" in intent["payment_method_types"] and not TWINT_MIN <= amount <= TWINT_MAX:
+                    raise invalid(
+                        "Amount must be between CHF 0.50 and CHF 5,000.00 for twint",
+                        code="amount_too_small" if amount < TWINT_MIN else "amount_too_large",
+                        param="amount",
+                    )
+                intent["amount"] = amount
+            metadata = params.get("metadata")
+            if metadata is not None:
+                if not isinstance(metadata, dict):
+                    raise invalid("Invalid object", param="metadata")
+                merged = {**intent["metadata"], **metadata}
+                intent["metadata"] = {key: value for key, value in merged.items() if value != ""}
+            for name in ("description", "receipt_email"):
+                if name in params:
+                    intent[name] = params[name] or None
+            self.store.put(connection, intent)
+        return expand(intent, paths, self._find)
 
     def confirm_payment_intent(self, intent_id: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
         check_params(params, CONFIRM_PARAMS)

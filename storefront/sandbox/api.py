@@ -21,7 +21,8 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from storefront.sandbox import objects
-from storefront.sandbox.account import Call, SandboxAccount, StripeError
+from storefront.sandbox.account import INTENT_EXPANSIONS, Call, SandboxAccount
+from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import read_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
 from storefront.sandbox.requests import ApiRecorder
@@ -111,9 +112,35 @@ class SandboxApi:
                 if role == PUBLISHABLE:
                     _client_secret_matches(intent, form.get("client_secret"))
                     return objects.publishable_view(intent)
-                return intent
+                return api.account.retrieve_expanded("payment_intent", intent_id, form, INTENT_EXPANSIONS, "intent")
 
             return await api.answer(request, (SECRET, PUBLISHABLE), run)
+
+        @get("/v1/payment_intents")
+        async def list_intents(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(request, SECRET, lambda form, _call, _role: api.account.list_payment_intents(form))
+
+        @post("/v1/payment_intents/{intent_id:str}", status_code=200)
+        async def update_intent(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> ApiResponse:
+            return await api.answer(
+                request, SECRET, lambda form, call, _role: api.account.update_payment_intent(intent_id, form, call)
+            )
+
+        @get("/v1/charges/{charge_id:str}")
+        async def retrieve_charge(request: Request[Any, Any, Any], charge_id: FromPath[str]) -> ApiResponse:
+            return await api.answer(
+                request,
+                SECRET,
+                lambda form, _call, _role: api.account.retrieve_expanded("charge", charge_id, form, frozenset()),
+            )
+
+        @get("/v1/refunds")
+        async def list_refunds(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(request, SECRET, lambda form, _call, _role: api.account.list_refunds(form))
+
+        @get("/v1/events")
+        async def list_events(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(request, SECRET, lambda form, _call, _role: api.account.list_events(form))
 
         @post("/v1/payment_intents/{intent_id:str}/confirm", status_code=200)
         async def confirm_intent(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> ApiResponse:
@@ -153,7 +180,12 @@ class SandboxApi:
 
         handlers = [
             create_intent,
+            list_intents,
             retrieve_intent,
+            update_intent,
+            retrieve_charge,
+            list_refunds,
+            list_events,
             confirm_intent,
             cancel_intent,
             create_refund,

@@ -74,7 +74,9 @@ class SandboxStore:
     @staticmethod
     def put(connection: sqlite3.Connection, obj: dict[str, Any]) -> None:
         connection.execute(
-            "INSERT OR REPLACE INTO object (id, kind, body) VALUES (?, ?, ?)",
+            # An upsert keeps the row, so objects keep the order they were created in (lists rely on it).
+            "INSERT INTO object (id, kind, body) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, body = excluded.body",
             (obj["id"], obj["object"], json.dumps(obj)),
         )
 
@@ -92,6 +94,15 @@ class SandboxStore:
         """A read for the control page and tests."""
         with self._lock:
             return self._connection.execute(sql, parameters).fetchall()
+
+    def all_of(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of a kind, newest first, as Stripe lists them."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT body FROM object WHERE kind = ? ORDER BY json_extract(body, '$.created') DESC, rowid DESC",
+                (kind,),
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         with self._lock:
