@@ -16,10 +16,10 @@ from typing import Any, Literal, overload
 from storefront.sandbox import objects
 from storefront.sandbox.errors import StripeError as StripeError  # re-exported: the pages and the API raise it
 from storefront.sandbox.errors import invalid
-from storefront.sandbox.faults import Switches
+from storefront.sandbox.faults import Switches, read_switches
 from storefront.sandbox.lists import LIST_PARAMS, created_filter, expand, expansions, page
 from storefront.sandbox.store import SandboxStore
-from storefront.sandbox.webhooks import enqueue_delivery
+from storefront.sandbox.webhooks import add_endpoint, endpoints, enqueue_delivery
 
 TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5,000.00
 CANCELLABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
@@ -164,6 +164,10 @@ def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | Non
     return int(raw)
 
 
+def _without_secret(configured: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in configured.items() if name != "secret"}
+
+
 def redirect_token(intent: dict[str, Any]) -> str:
     """Only someone who was given the TWINT page's URL can act on it (derived from the client secret)."""
     return hashlib.sha256(intent["client_secret"].encode()).hexdigest()[:32]
@@ -192,6 +196,41 @@ class SandboxAccount:
 
     def _find(self, kind: str, object_id: str) -> dict[str, Any] | None:
         return self.store.get(object_id, kind)
+
+    def account(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_params(params, frozenset({"expand"}))
+        return objects.account(read_switches(self.store).twint_capability)
+
+    # --- webhook endpoints ---------------------------------------------------------------------
+
+    def create_webhook_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Its secret is in this answer only, as Stripe shows it once."""
+        check_params(params, frozenset({"url", "enabled_events", "description", "metadata", "api_version", "expand"}))
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise invalid("Invalid URL: must be an http(s) URL", code="url_invalid", param="url")
+        events = params.get("enabled_events")
+        if not isinstance(events, list) or not events or not all(isinstance(e, str) and e for e in events):
+            raise invalid("Missing required param: enabled_events.", code="parameter_missing", param="enabled_events")
+        return add_endpoint(
+            self.store,
+            url,
+            events,
+            description=params.get("description"),
+            metadata=params.get("metadata"),
+            api_version=params.get("api_version"),
+        )
+
+    def list_webhook_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_params(params, LIST_PARAMS)
+        shown = [_without_secret(e) for e in reversed(endpoints(self.store))]
+        return page(shown, params, "/v1/webhook_endpoints")
+
+    def retrieve_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        for configured in endpoints(self.store):
+            if configured["id"] == endpoint_id:
+                return _without_secret(configured)
+        raise StripeError(404, f"No such webhook endpoint: '{endpoint_id}'", code="resource_missing", param="id")
 
     # --- lists ---------------------------------------------------------------------------------
 

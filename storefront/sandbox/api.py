@@ -138,6 +138,28 @@ class SandboxApi:
         async def list_refunds(request: Request[Any, Any, Any]) -> ApiResponse:
             return await api.answer(request, SECRET, lambda form, _call, _role: api.account.list_refunds(form))
 
+        @get("/v1/account")
+        async def retrieve_account(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(request, SECRET, lambda form, _call, _role: api.account.account(form))
+
+        @post("/v1/webhook_endpoints", status_code=200)
+        async def create_webhook_endpoint(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(
+                request, SECRET, lambda form, _call, _role: api.account.create_webhook_endpoint(form)
+            )
+
+        @get("/v1/webhook_endpoints")
+        async def list_webhook_endpoints(request: Request[Any, Any, Any]) -> ApiResponse:
+            return await api.answer(
+                request, SECRET, lambda form, _call, _role: api.account.list_webhook_endpoints(form)
+            )
+
+        @get("/v1/webhook_endpoints/{endpoint_id:str}")
+        async def retrieve_webhook_endpoint(request: Request[Any, Any, Any], endpoint_id: FromPath[str]) -> ApiResponse:
+            return await api.answer(
+                request, SECRET, lambda _form, _call, _role: api.account.retrieve_webhook_endpoint(endpoint_id)
+            )
+
         @get("/v1/events")
         async def list_events(request: Request[Any, Any, Any]) -> ApiResponse:
             return await api.answer(request, SECRET, lambda form, _call, _role: api.account.list_events(form))
@@ -186,6 +208,10 @@ class SandboxApi:
             retrieve_charge,
             list_refunds,
             list_events,
+            retrieve_account,
+            create_webhook_endpoint,
+            list_webhook_endpoints,
+            retrieve_webhook_endpoint,
             confirm_intent,
             cancel_intent,
             create_refund,

@@ -10,6 +10,7 @@ from typing import Any
 
 from storefront.sandbox.store import SandboxStore
 
+CAPABILITY_STATES = ("active", "inactive", "pending")
 API_FAULTS = ("none", "error_500", "rate_limit", "rate_limit_retry", "hang", "reset")
 DROP_MODES = ("never", "all", "on_demand")
 
@@ -26,10 +27,13 @@ class Switches:
     customer_never_returns: bool = False  # TWINT authorises but does not send the customer back
     refund_delay_s: float = 3.0  # a refund stays pending this long, then settles
     refund_fails: bool = False  # the next refund fails instead of settling
+    twint_capability: str = "active"  # what GET /v1/account says of capabilities.twint_payments
 
     def check(self) -> None:
         if self.api_fault not in API_FAULTS:
             raise ValueError(f"api_fault must be one of {', '.join(API_FAULTS)}")
+        if self.twint_capability not in CAPABILITY_STATES:
+            raise ValueError(f"twint_capability must be one of {', '.join(CAPABILITY_STATES)}")
         if self.webhook_drop not in DROP_MODES:
             raise ValueError(f"webhook_drop must be one of {', '.join(DROP_MODES)}")
         for name in ("webhook_delay_s", "api_fault_count", "hang_s", "refund_delay_s"):

@@ -217,3 +217,35 @@ def event(
         "request": {"id": request_id, "idempotency_key": idempotency_key},
         "type": event_type,
     }
+
+
+ACCOUNT_ID = "acct_1StorefrontSandbox"
+
+
+def account(twint_capability: str, email: str | None = None) -> dict[str, Any]:
+    """The sandbox's Stripe account: a Swiss company taking TWINT in CHF."""
+    active = twint_capability == "active"
+    return {
+        "id": ACCOUNT_ID,
+        "object": "account",
+        "business_profile": {"mcc": "5999", "name": "Storefront", "support_email": email, "url": None},
+        "business_type": "company",
+        "capabilities": {"card_payments": "active", "transfers": "active", "twint_payments": twint_capability},
+        "charges_enabled": True,
+        "country": "CH",
+        "created": 1735689600,
+        "default_currency": "chf",
+        "details_submitted": True,
+        "email": email,
+        "metadata": {},
+        "payouts_enabled": True,
+        "requirements": {
+            "currently_due": [] if active else ["twint_payments"],
+            "disabled_reason": None if active else "requirements.pending_verification",
+            "eventually_due": [],
+            "past_due": [],
+            "pending_verification": [] if twint_capability != "pending" else ["twint_payments"],
+        },
+        "settings": {"payments": {"statement_descriptor": "STOREFRONT"}},
+        "type": "standard",
+    }

@@ -41,28 +41,84 @@ def signature_header(payload: str, secret: str, timestamp: int | None = None) ->
     return f"t={timestamp},v1={signed}"
 
 
-def endpoint(store: SandboxStore) -> dict[str, str] | None:
-    configured: dict[str, str] | None = store.setting("webhook_endpoint")
-    return configured
+def endpoints(store: SandboxStore) -> list[dict[str, Any]]:
+    """The webhook endpoints, the sandbox's own first (the one `configure_endpoint` points)."""
+    return _read_endpoints(store.setting("webhook_endpoints"), store.setting("webhook_endpoint"))
 
 
-def configure_endpoint(store: SandboxStore, url: str, secret: str | None = None) -> dict[str, str]:
-    """Point the sandbox's webhooks at `url`; keeps the secret unless a new one is given."""
+def _read_endpoints(records: Any, older_single: Any) -> list[dict[str, Any]]:
+    if records is None and older_single:  # a sandbox file from before there could be several
+        records = [_record(older_single["url"], older_single["secret"], endpoint_id="we_sandbox")]
+    return list(records or [])
+
+
+def _record(url: str, secret: str, *, endpoint_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": endpoint_id or "we_" + secrets.token_hex(12),
+        "object": "webhook_endpoint",
+        "api_version": fields.get("api_version"),
+        "application": None,
+        "created": int(time.time()),
+        "description": fields.get("description"),
+        "enabled_events": fields.get("enabled_events") or ["*"],
+        "livemode": False,
+        "metadata": fields.get("metadata") or {},
+        "secret": secret,
+        "status": "enabled",
+        "url": url,
+    }
+
+
+def endpoint(store: SandboxStore) -> dict[str, Any] | None:
+    """The sandbox's own endpoint: where `make run` sends the shop its events."""
+    found = endpoints(store)
+    return found[0] if found else None
+
+
+def configure_endpoint(store: SandboxStore, url: str, secret: str | None = None) -> dict[str, Any]:
+    """Point the sandbox's own endpoint at `url`; keeps the secret unless a new one is given."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("the webhook endpoint must be an http(s) URL")
     if secret is not None and not secret.startswith("whsec_"):
         raise ValueError("the webhook secret must start with whsec_")
     with store.transaction() as connection:
-        current = store.read_setting(connection, "webhook_endpoint") or {}
-        configured = {"url": url, "secret": secret or current.get("secret") or new_secret()}
-        store.put_setting(connection, "webhook_endpoint", configured)
+        found = _read_endpoints(
+            store.read_setting(connection, "webhook_endpoints"), store.read_setting(connection, "webhook_endpoint")
+        )
+        current = found[0] if found else _record(url, new_secret(), endpoint_id="we_sandbox")
+        configured = {**current, "url": url, "secret": secret or current["secret"]}
+        store.put_setting(connection, "webhook_endpoints", [configured, *found[1:]])
     return configured
+
+
+def add_endpoint(store: SandboxStore, url: str, enabled_events: list[str], **fields: Any) -> dict[str, Any]:
+    """A further endpoint, as `POST /v1/webhook_endpoints` makes one, with a secret of its own."""
+    created = _record(url, new_secret(), enabled_events=enabled_events, **fields)
+    with store.transaction() as connection:
+        found = _read_endpoints(
+            store.read_setting(connection, "webhook_endpoints"), store.read_setting(connection, "webhook_endpoint")
+        )
+        store.put_setting(connection, "webhook_endpoints", [*found, created])
+    return created
+
+
+def _wants(configured: dict[str, Any], event_type: str) -> bool:
+    return configured.get("status") == "enabled" and any(
+        pattern in ("*", event_type) for pattern in configured.get("enabled_events", ["*"])
+    )
 
 
 def enqueue_delivery(connection: sqlite3.Connection, event: dict[str, Any], seq: int) -> None:
     """Called in the transaction that records the event, so no event is lost between the two."""
-    configured = SandboxStore.read_setting(connection, "webhook_endpoint")
-    if not configured:
+    targets = [
+        configured["url"]
+        for configured in _read_endpoints(
+            SandboxStore.read_setting(connection, "webhook_endpoints"),
+            SandboxStore.read_setting(connection, "webhook_endpoint"),
+        )
+        if _wants(configured, event["type"])
+    ]
+    if not targets:
         return
     switches = Switches(**SandboxStore.read_setting(connection, "switches", {}))
     now = time.time()
@@ -71,11 +127,12 @@ def enqueue_delivery(connection: sqlite3.Connection, event: dict[str, Any], seq:
     if switches.webhook_out_of_order:
         # Hold everything until the events have been quiet for a moment, then send newest first.
         connection.execute("UPDATE delivery SET due = ? WHERE state = 'pending' AND due < ?", (due, due))
-    for _copy in range(2 if switches.webhook_duplicate else 1):
-        connection.execute(
-            "INSERT INTO delivery (event_id, event_seq, endpoint, state, due, updated) VALUES (?, ?, ?, ?, ?, ?)",
-            (event["id"], seq, configured["url"], state, due, now),
-        )
+    for url in targets:
+        for _copy in range(2 if switches.webhook_duplicate else 1):
+            connection.execute(
+                "INSERT INTO delivery (event_id, event_seq, endpoint, state, due, updated) VALUES (?, ?, ?, ?, ?, ?)",
+                (event["id"], seq, url, state, due, now),
+            )
 
 
 def release_held(store: SandboxStore) -> int:
@@ -171,7 +228,7 @@ class WebhookSender:
 
     async def _attempt(self, delivery: dict[str, Any]) -> None:
         event = self.store.get_event(delivery["event_id"])
-        configured = endpoint(self.store) or {}
+        configured = next((e for e in endpoints(self.store) if e["url"] == delivery["endpoint"]), {})
         payload = json.dumps(event, indent=2)  # Stripe sends pretty-printed JSON; only the raw bytes are signed
         status, error = None, None
         try:
