@@ -567,7 +567,9 @@ class SandboxAccount:
                 if refund["status"] != "pending":
                     continue
                 if outcome == "fail":
-                    refund.update(status="failed", failure_reason="declined")
+                    refund.update(
+                        status="failed", failure_reason="declined", failure_balance_transaction=objects.new_id("txn_3")
+                    )
                     self.store.put(connection, refund)
                     self._emit(connection, "refund.updated", refund, unprompted, {"status": "pending"})
                     self._emit(connection, "refund.failed", refund, unprompted)

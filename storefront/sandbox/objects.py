@@ -1,6 +1,6 @@
-"""Stripe's object shapes, with every field the shop's library knows (stripe-python's
-`PaymentIntent`, `Refund` and `Event`; https://docs.stripe.com/api). Fields Stripe sends as null
-are null here."""
+"""Stripe's object shapes, as Stripe's published API description gives them (written down in
+`schema.json` beside this file, which a contract test holds every object to): a property Stripe
+sends as null is null here, one it leaves out while unset is left out."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def payment_intent(params: dict[str, Any], payment_method_types: list[str]) -> d
         "automatic_payment_methods": None,
         "canceled_at": None,
         "cancellation_reason": None,
-        "capture_method": params.get("capture_method", "automatic"),
+        "capture_method": params.get("capture_method", "automatic_async"),  # Stripe's default since 2024-04-10
         "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
         "confirmation_method": params.get("confirmation_method", "automatic"),
         "created": now(),
@@ -45,7 +45,6 @@ def payment_intent(params: dict[str, Any], payment_method_types: list[str]) -> d
         "customer_account": None,
         "description": params.get("description"),
         "excluded_payment_method_types": params.get("excluded_payment_method_types"),
-        "hooks": None,
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
@@ -53,19 +52,16 @@ def payment_intent(params: dict[str, Any], payment_method_types: list[str]) -> d
         "metadata": params.get("metadata", {}),
         "next_action": None,
         "on_behalf_of": None,
-        "payment_details": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
         "payment_method_options": {kind: {} for kind in payment_method_types},
         "payment_method_types": payment_method_types,
         "payment_record": None,
-        "presentment_details": None,
         "processing": None,
         "receipt_email": params.get("receipt_email"),
         "review": None,
         "setup_future_usage": params.get("setup_future_usage"),
         "shipping": params.get("shipping"),
-        "source": None,
         "statement_descriptor": params.get("statement_descriptor"),
         "statement_descriptor_suffix": params.get("statement_descriptor_suffix"),
         "status": "requires_payment_method",
@@ -121,6 +117,7 @@ def twint_payment_method(billing_details: dict[str, Any] | None) -> dict[str, An
         },
         "created": now(),
         "customer": None,
+        "customer_account": None,
         "livemode": False,
         "metadata": {},
         "twint": {},
@@ -135,18 +132,25 @@ def charge(intent: dict[str, Any], payment_method: dict[str, Any] | None) -> dic
         "amount": intent["amount"],
         "amount_captured": intent["amount"],
         "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
         "balance_transaction": new_id("txn_3"),
         "billing_details": (payment_method or {}).get("billing_details"),
+        "calculated_statement_descriptor": "STOREFRONT",
         "captured": True,
         "created": now(),
         "currency": intent["currency"],
         "customer": intent["customer"],
         "description": intent["description"],
         "disputed": False,
+        "failure_balance_transaction": None,
         "failure_code": None,
         "failure_message": None,
+        "fraud_details": {},
         "livemode": False,
         "metadata": intent["metadata"],
+        "on_behalf_of": None,
         "outcome": {
             "network_status": "approved_by_network",
             "reason": None,
@@ -159,14 +163,23 @@ def charge(intent: dict[str, Any], payment_method: dict[str, Any] | None) -> dic
         "payment_method": intent["payment_method"],
         "payment_method_details": {"type": "twint", "twint": {}},
         "receipt_email": intent["receipt_email"],
+        "receipt_number": None,
         "receipt_url": None,
         "refunded": False,
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
         "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": None,
     }
 
 
 def refund(charge_object: dict[str, Any], amount: int, params: dict[str, Any]) -> dict[str, Any]:
-    return {
+    created: dict[str, Any] = {
         "id": new_id("re_3"),
         "object": "refund",
         "amount": amount,
@@ -175,22 +188,20 @@ def refund(charge_object: dict[str, Any], amount: int, params: dict[str, Any]) -
         "created": now(),
         "currency": charge_object["currency"],
         "customer": charge_object["customer"],
-        "description": None,
+        "customer_account": None,
         "destination_details": {"type": "twint", "twint": {}},
-        "failure_reason": None,
-        "instructions_email": params.get("instructions_email"),
         "metadata": params.get("metadata", {}),
-        "next_action": None,
         "payment_intent": charge_object["payment_intent"],
         "payment_method": charge_object["payment_method"],
-        "pending_reason": None,
-        "presentment_details": None,
         "reason": params.get("reason"),
         "receipt_number": None,
         "source_transfer_reversal": None,
         "status": "pending",
         "transfer_reversal": None,
     }
+    if params.get("instructions_email"):  # Stripe leaves it out unless it was given
+        created["instructions_email"] = params["instructions_email"]
+    return created
 
 
 def event(
@@ -207,9 +218,7 @@ def event(
     return {
         "id": new_id("evt_3"),
         "object": "event",
-        "account": None,
         "api_version": API_VERSION,
-        "context": None,
         "created": now(),
         "data": data,
         "livemode": False,
