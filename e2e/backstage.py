@@ -146,6 +146,14 @@ class Sandbox:
         changed: dict[str, Any] = response.json()
         return changed
 
+    def switch_intent(self, intent_id: str, **switches: Any) -> dict[str, Any]:
+        """Switches for one PaymentIntent only (webhook_delay_s, webhook_duplicate, webhook_drop,
+        api_fault, api_fault_count, hang_s), so journeys against one shared shop do not meet."""
+        response = self.http.post(f"{self.url}/control/api/intents/{intent_id}/switches", json=switches)
+        assert response.status_code == 200, response.text
+        in_force: dict[str, Any] = response.json()
+        return in_force
+
     def reset(self) -> None:
         self.switch(
             webhook_delay_s=0,

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from storefront.sandbox.requests import ApiRecorder
 logger = logging.getLogger("storefront.sandbox")
 
 SECRET, PUBLISHABLE = "secret", "publishable"
+_INTENT_IN_PATH = re.compile(r"^/v1/payment_intents/(pi_[A-Za-z0-9]+)")
 ALL_METHODS: frozenset[HttpMethod] = frozenset(
     {HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE}
 )
@@ -273,7 +275,8 @@ class SandboxApi:
     ) -> ApiResponse:
         request_id = objects.new_id("req_", 14)
         roles = (roles,) if isinstance(roles, str) else roles
-        fault = take_api_fault(self.account.store)
+        about = _INTENT_IN_PATH.match(request.url.path.removeprefix(self.mount_path))
+        fault = take_api_fault(self.account.store, about.group(1) if about else None)
         if fault is not None:
             return await self.faulty_response(fault, request_id)
         try:

@@ -8,10 +8,17 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import ClientException, PermissionDeniedException
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect
 
-from storefront.sandbox.faults import API_FAULTS, DROP_MODES, read_switches, set_switches
+from storefront.sandbox.faults import (
+    API_FAULTS,
+    DROP_MODES,
+    intent_switches,
+    read_switches,
+    set_intent_switches,
+    set_switches,
+)
 from storefront.sandbox.html import page
 from storefront.sandbox.requests import logged_requests
 from storefront.sandbox.store import SandboxStore
@@ -22,6 +29,7 @@ def state(store: SandboxStore) -> dict[str, Any]:
     return {
         "switches": asdict(read_switches(store)),
         "webhook_endpoint": endpoint(store),
+        "intent_switches": intent_switches(store),
         "deliveries": deliveries(store),
     }
 
@@ -92,6 +100,21 @@ class SandboxControl:
             """The API request log, newest first; `payment_intent` keeps those about one intent."""
             return {"requests": logged_requests(control.store, payment_intent, max(1, min(limit, 1000)))}
 
+        @get("/control/api/intents/{intent_id:str}/switches")
+        async def api_intent_switches(intent_id: FromPath[str]) -> dict[str, Any]:
+            return {"intent": intent_id, "own": intent_switches(control.store).get(intent_id, {})}
+
+        @post("/control/api/intents/{intent_id:str}/switches", status_code=200, opt={"exclude_from_csrf": True})
+        async def api_set_intent_switches(
+            request: Request[Any, Any, Any], intent_id: FromPath[str], data: JSONBody[dict[str, Any]]
+        ) -> dict[str, Any]:
+            """Switches for this PaymentIntent only; the answer is what is now in force for it."""
+            _json_only(request)
+            try:
+                return asdict(set_intent_switches(control.store, intent_id, **data))
+            except (ValueError, TypeError) as error:
+                raise ClientException(str(error)) from None
+
         @get("/control/api/state")
         async def api_state() -> dict[str, Any]:
             return state(control.store)
@@ -123,6 +146,8 @@ class SandboxControl:
                 control_page,
                 control_form,
                 api_requests,
+                api_intent_switches,
+                api_set_intent_switches,
                 api_state,
                 api_switches,
                 api_endpoint,

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from storefront.sandbox.faults import Switches
+from storefront.sandbox.faults import Switches, effective_switches
 from storefront.sandbox.store import SandboxStore
 
 logger = logging.getLogger("storefront.sandbox")
@@ -120,7 +120,10 @@ def enqueue_delivery(connection: sqlite3.Connection, event: dict[str, Any], seq:
     ]
     if not targets:
         return
-    switches = Switches(**SandboxStore.read_setting(connection, "switches", {}))
+    obj = event["data"]["object"]
+    switches = effective_switches(
+        connection, obj["id"] if obj["object"] == "payment_intent" else obj.get("payment_intent")
+    )
     now = time.time()
     due = now + switches.webhook_delay_s + (OUT_OF_ORDER_WINDOW_S if switches.webhook_out_of_order else 0)
     state = {"never": "pending", "all": "dropped", "on_demand": "held"}[switches.webhook_drop]

@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from storefront.sandbox.app import create_sandbox_app
-from storefront.sandbox.faults import Switches, set_switches
+from storefront.sandbox.faults import Switches, clear_intent_switches, set_switches
 from storefront.sandbox.webhooks import configure_endpoint
 from tests.support.http import serve
 from tests.support.sandbox import SECRET_KEY, WEBHOOK_SECRET, Sandbox, WebhookReceiver
@@ -26,8 +26,10 @@ def sandbox() -> Iterator[Sandbox]:
 def clean_switches(sandbox: Sandbox) -> Iterator[None]:
     """Switches are shared by everything the sandbox serves: each test starts and ends without any."""
     set_switches(sandbox.store, **asdict(Switches()))
+    clear_intent_switches(sandbox.store)
     yield
     set_switches(sandbox.store, **asdict(Switches()))
+    clear_intent_switches(sandbox.store)
 
 
 @pytest.fixture

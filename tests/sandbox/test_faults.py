@@ -1,6 +1,7 @@
 """The API fault switches as the stripe library meets them, and the other controls."""
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -198,3 +199,41 @@ def test_several_writers_share_one_sandbox_file(tmp_path):
         thread.join()
     events = SandboxStore(path).events()
     assert len(events) == 40
+
+
+def test_one_intents_next_calls_fail_and_every_other_intent_is_served(sandbox):
+    quiet = stripe.StripeClient(SECRET_KEY, base_addresses={"api": sandbox.url}, max_network_retries=0)
+    troubled = quiet.v1.payment_intents.create(params=PARAMS)
+    other = quiet.v1.payment_intents.create(params=PARAMS)
+    answer = httpx.post(
+        f"{sandbox.url}/control/api/intents/{troubled.id}/switches",
+        json={"api_fault": "error_500", "api_fault_count": 2},
+    )
+    assert (answer.status_code, answer.json()["api_fault"]) == (200, "error_500")
+    assert quiet.v1.payment_intents.retrieve(other.id).id == other.id
+    for _ in range(2):
+        with pytest.raises(stripe.APIError):
+            quiet.v1.payment_intents.retrieve(troubled.id)
+    assert quiet.v1.payment_intents.retrieve(troubled.id).id == troubled.id  # the two calls are spent
+    assert httpx.get(f"{sandbox.url}/control/api/state").json()["switches"]["api_fault"] == "none"
+
+
+def test_one_intents_webhooks_are_dropped_while_the_others_arrive(client, sandbox, receiver):
+    dropped = client.v1.payment_intents.create(params=PARAMS)
+    answer = httpx.post(f"{sandbox.url}/control/api/intents/{dropped.id}/switches", json={"webhook_drop": "all"})
+    assert answer.status_code == 200
+    client.v1.payment_intents.confirm(dropped.id, params=CONFIRM)
+    delivered = client.v1.payment_intents.create(params=PARAMS)
+    events = receiver.wait_for(2)
+    time.sleep(0.3)
+    about = [event["data"]["object"]["id"] for event in receiver.events()]
+    assert delivered.id in about
+    assert about.count(dropped.id) == 1  # only its payment_intent.created, sent before the switch
+    assert {e["type"] for e in events if e["data"]["object"]["id"] == dropped.id} == {"payment_intent.created"}
+
+
+def test_an_intents_switches_take_json_only_and_known_names(sandbox):
+    path = f"{sandbox.url}/control/api/intents/pi_123/switches"
+    assert httpx.post(path, content=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
+    assert httpx.post(path, json={"customer_never_returns": True}).status_code == 400
+    assert httpx.post(path, json={"webhook_drop": "sometimes"}).status_code == 400
