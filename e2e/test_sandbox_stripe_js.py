@@ -6,7 +6,7 @@ import pytest
 import stripe
 from playwright.sync_api import Page, expect
 
-from e2e.steps import serious_violations
+from e2e.steps import serious_violations, tab_to
 
 PUBLISHABLE = "pk_test_storefront"
 BILLING = {"payment_method": {"billing_details": {"name": "Anna Muster", "email": "anna@example.ch"}}}
@@ -123,3 +123,54 @@ def test_the_twint_page_works_by_keyboard_on_a_phone_and_is_axe_clean(new_contex
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/cart\?x=1&.*redirect_status=canceled$"))
     assert retrieve(base_url, intent.id).status == "canceled"
+
+
+def test_twint_offers_the_app_on_a_phone_and_the_qr_code_on_a_desktop(new_context, base_url: str, intent):
+    """On a 390×844 phone TWINT's page shows no QR code and "Open the TWINT app" before the test buttons, and
+    pays; on a 1280×800 desktop it shows the QR code and the code."""
+    desktop = new_context(viewport={"width": 1280, "height": 800}).new_page()
+    load_stripe_js(desktop)
+    pay_with_twint(desktop, intent.client_secret, f"{base_url}/cart?device=phone")
+    expect(desktop.get_by_role("img", name="QR code to scan with the TWINT app")).to_be_visible()
+    expect(desktop.get_by_test_id("twint-code")).to_have_text(re.compile(r"^\d{5}$"))
+    expect(desktop.locator("main").get_by_role("link")).to_have_count(0)
+    expect(desktop.locator("main").get_by_role("button")).to_have_text(
+        ["Authorize test payment", "Fail test payment", "Cancel", "Close without returning"]
+    )
+
+    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    phone.goto(desktop.url)  # the same payment's page, on the customer's phone
+    expect(phone.get_by_role("img", name="QR code to scan with the TWINT app")).to_have_count(0)
+    expect(phone.get_by_test_id("twint-code")).to_be_hidden()
+    expect(phone.locator("main").get_by_role("link").or_(phone.locator("main").get_by_role("button"))).to_have_text(
+        ["Open the TWINT app", "Cancel", "Close without returning"]
+    )
+    assert serious_violations(phone) == []
+    phone.get_by_role("link", name="Open the TWINT app").tap()
+    expect(phone.get_by_role("region", name="TWINT app")).to_be_visible()
+    expect(phone.get_by_role("img", name="QR code to scan with the TWINT app")).to_have_count(0)
+    expect(phone.locator("main").get_by_role("button")).to_have_text(
+        ["Authorize test payment", "Fail test payment", "Cancel", "Close without returning"]
+    )
+    assert serious_violations(phone) == []
+    phone.get_by_role("button", name="Authorize test payment").tap()
+    expect(phone).to_have_url(re.compile(r"/cart\?device=phone&payment_intent=pi_\w+&.*redirect_status=succeeded$"))
+    assert retrieve(base_url, intent.id).status == "succeeded"
+
+
+def test_a_phone_without_javascript_opens_the_twint_app_by_keyboard_and_pays(new_context, base_url: str, intent):
+    """With JavaScript off, a phone reaches the app's buttons through "Open the TWINT app" by keyboard, and pays."""
+    shop = new_context().new_page()
+    load_stripe_js(shop)
+    pay_with_twint(shop, intent.client_secret, f"{base_url}/cart?js=off")
+    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, java_script_enabled=False).new_page()
+    phone.goto(shop.url)  # the same payment's page, on a phone that runs no JavaScript
+    open_app = phone.get_by_role("link", name="Open the TWINT app")
+    tab_to(phone, open_app)
+    phone.keyboard.press("Enter")
+    authorize = phone.get_by_role("button", name="Authorize test payment")
+    expect(authorize).to_be_visible()
+    tab_to(phone, authorize)
+    phone.keyboard.press("Enter")
+    expect(phone).to_have_url(re.compile(r"/cart\?js=off&.*redirect_status=succeeded$"))
+    assert retrieve(base_url, intent.id).status == "succeeded"

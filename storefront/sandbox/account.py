@@ -14,8 +14,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal, overload
 
 from storefront.sandbox import objects
-from storefront.sandbox.errors import StripeError as StripeError  # re-exported: the pages and the API raise it
-from storefront.sandbox.errors import invalid
+from storefront.sandbox.errors import StripeError, invalid
 from storefront.sandbox.faults import Switches, read_switches
 from storefront.sandbox.lists import LIST_PARAMS, created_filter, expand, expansions, page
 from storefront.sandbox.store import SandboxStore

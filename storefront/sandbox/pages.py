@@ -1,7 +1,13 @@
 """What the customer's browser meets in the sandbox: the fake Stripe.js and the TWINT page with
 the buttons of Stripe's test page ("Authorize test payment", "Fail test payment"), plus "Cancel"
 and "Close without returning" (https://docs.stripe.com/payments/twint, and Stripe's testing
-guide https://docs.stripe.com/testing)."""
+guide https://docs.stripe.com/testing).
+
+As TWINT's own page, it shows the QR code and the 5-digit code on a desktop-sized screen; on a
+phone-sized one it offers "Open the TWINT app" instead (no one can scan their own screen). In the
+sandbox that step is a link to the same page with `step=app`, which the server renders as the app:
+its "Authorize test payment" and "Fail test payment". Which of the two a screen shows is the
+stylesheet's choice, by the width of the viewport, so the page needs no JavaScript."""
 
 from __future__ import annotations
 
@@ -16,12 +22,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from storefront.sandbox import objects
-from storefront.sandbox.account import Call, SandboxAccount, StripeError, redirect_token
+from storefront.sandbox.account import Call, SandboxAccount, redirect_token
+from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import read_switches
 from storefront.sandbox.html import ASSETS_DIR, page
 
 ACTIONS = ("authorize", "fail", "cancel", "close")
+APP_STEP = "app"  # `?step=app`: the customer opened the TWINT app on their phone
 
 
 def with_query(url: str, **extra: str) -> str:
@@ -63,10 +70,13 @@ class SandboxPages:
 
         @get("/twint/{intent_id:str}")
         async def twint_page(
-            request: Request[Any, Any, Any], intent_id: FromPath[str], token: FromQuery[str] = ""
+            request: Request[Any, Any, Any],
+            intent_id: FromPath[str],
+            token: FromQuery[str] = "",
+            step: FromQuery[str] = "",
         ) -> Response[str]:
             intent = pages._intent_for(intent_id, token)
-            return pages._page(request, intent, token)
+            return pages._page(request, intent, token, in_app=step == APP_STEP)
 
         @post("/twint/{intent_id:str}", status_code=303)
         async def twint_action(request: Request[Any, Any, Any], intent_id: FromPath[str]) -> Response[str] | Redirect:
@@ -74,10 +84,11 @@ class SandboxPages:
             token, action = str(form.get("token", "")), str(form.get("action", ""))
             intent = pages._intent_for(intent_id, token)
             if action not in ACTIONS:
-                return pages._page(request, intent, token, status_code=400, notice="Unknown action.")
+                in_app = form.get("step") == APP_STEP
+                return pages._page(request, intent, token, status_code=400, notice="Unknown action.", in_app=in_app)
             if action == "close":
                 return pages._page(request, intent, token, closed=True)
-            call = Call(request_id=objects.new_id("req_", 14))
+            call = Call(request_id=None)  # what happens on TWINT's page comes from no API request
             waiting = intent  # its next_action holds the return_url, which the change clears
             try:
                 if action == "authorize":
@@ -134,8 +145,11 @@ class SandboxPages:
         status_code: int = 200,
         notice: str | None = None,
         closed: bool = False,
+        in_app: bool = False,
     ) -> Response[str]:
-        page_url = f"{str(request.base_url).rstrip('/')}{self.mount_path}/twint/{intent['id']}?token={token}"
+        """The page as it stands; `in_app` once the customer took the "Open the TWINT app" step."""
+        action_url = f"{self.mount_path}/twint/{intent['id']}"
+        page_url = f"{str(request.base_url).rstrip('/')}{action_url}?{urlencode({'token': token})}"
         return page(
             "twint.html",
             status_code=status_code,
@@ -147,7 +161,9 @@ class SandboxPages:
                 "code": twint_code(intent["id"]),
                 "qr": segno.make(page_url, error="m").svg_inline(scale=4, dark="#000", light="#fff"),
                 "token": token,
-                "action_url": f"{self.mount_path}/twint/{intent['id']}",
+                "action_url": action_url,
+                "app_url": f"{action_url}?{urlencode({'token': token, 'step': APP_STEP})}#twint-app",
+                "in_app": in_app,
                 "waiting": intent["status"] == "requires_action",
                 "notice": notice,
                 "closed": closed,
