@@ -24,7 +24,7 @@ from litestar.response import Stream
 from storefront.sandbox import objects
 from storefront.sandbox.account import INTENT_EXPANSIONS, Call, SandboxAccount
 from storefront.sandbox.errors import StripeError
-from storefront.sandbox.faults import read_switches, take_api_fault
+from storefront.sandbox.faults import effective_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
 from storefront.sandbox.requests import ApiRecorder
 
@@ -276,9 +276,10 @@ class SandboxApi:
         request_id = objects.new_id("req_", 14)
         roles = (roles,) if isinstance(roles, str) else roles
         about = _INTENT_IN_PATH.match(request.url.path.removeprefix(self.mount_path))
-        fault = take_api_fault(self.account.store, about.group(1) if about else None)
+        intent_id = about.group(1) if about else None
+        fault = take_api_fault(self.account.store, intent_id)
         if fault is not None:
-            return await self.faulty_response(fault, request_id)
+            return await self.faulty_response(fault, request_id, intent_id)
         try:
             raw = await request.body() if request.method == "POST" else (request.url.query or "")
             form = parse_stripe_form(raw)
@@ -381,10 +382,12 @@ class SandboxApi:
             headers={"Request-Id": request_id, "Idempotency-Key": key},
         )
 
-    async def faulty_response(self, fault: str, request_id: str) -> ApiResponse:
+    async def faulty_response(self, fault: str, request_id: str, intent_id: str | None = None) -> ApiResponse:
         """What QA asked the next API calls to meet (storefront/sandbox/faults.py)."""
         if fault == "hang":
-            await asyncio.sleep(read_switches(self.account.store).hang_s)
+            with self.account.store.transaction() as connection:  # the intent's own hang_s, if it has one
+                hang_s = effective_switches(connection, intent_id).hang_s
+            await asyncio.sleep(hang_s)
         if fault == "reset":
             return Stream(_reset_connection(), media_type="application/json", headers={"Request-Id": request_id})
         if fault in ("rate_limit", "rate_limit_retry"):

@@ -237,3 +237,18 @@ def test_an_intents_switches_take_json_only_and_known_names(sandbox):
     assert httpx.post(path, content=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
     assert httpx.post(path, json={"customer_never_returns": True}).status_code == 400
     assert httpx.post(path, json={"webhook_drop": "sometimes"}).status_code == 400
+
+
+def test_an_intents_hang_lasts_as_long_as_its_own_switch_says(sandbox, client):
+    intent = client.v1.payment_intents.create(params=PARAMS)
+    set_switches(sandbox.store, hang_s=30)  # the global hang would outlast the client
+    httpx.post(
+        f"{sandbox.url}/control/api/intents/{intent.id}/switches",
+        json={"api_fault": "hang", "api_fault_count": 1, "hang_s": 0.2},
+    )
+    started = time.monotonic()
+    answer = httpx.get(
+        f"{sandbox.url}/v1/payment_intents/{intent.id}", headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=10
+    )
+    assert 0.2 <= time.monotonic() - started < 10
+    assert answer.json()["error"]["type"] == "api_error"
