@@ -75,7 +75,7 @@ extract-messages: setup-dev
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 --no-location \
 	    --sort-output --omit-header -o storefront/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i storefront/translations/messages.pot -d storefront/translations \
-	    --omit-header --no-fuzzy-matching
+	    --no-fuzzy-matching
 
 migrate: setup
 	@$(STOREFRONT) database upgrade --no-prompt >/dev/null
