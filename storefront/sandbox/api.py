@@ -26,7 +26,7 @@ from storefront.sandbox.account import INTENT_EXPANSIONS, Call, SandboxAccount
 from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import effective_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form
-from storefront.sandbox.requests import ApiRecorder
+from storefront.sandbox.request_log import ApiRecorder
 
 logger = logging.getLogger("storefront.sandbox")
 

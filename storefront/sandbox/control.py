@@ -20,7 +20,7 @@ from storefront.sandbox.faults import (
     set_switches,
 )
 from storefront.sandbox.html import page
-from storefront.sandbox.requests import logged_requests
+from storefront.sandbox.request_log import logged_requests
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import configure_endpoint, deliveries, endpoint, release_held
 
