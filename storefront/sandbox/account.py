@@ -1,40 +1,26 @@
-"""The sandbox account's rules: validation, the PaymentIntent status machine, refunds and the
-events each change emits (https://docs.stripe.com/payments/paymentintents/lifecycle,
-https://docs.stripe.com/api/events/types). Every change runs in
-one store transaction, so several workers can share one sandbox file."""
+"""The sandbox's account: its PaymentIntents' rules and status machine, and the events each change
+emits (https://docs.stripe.com/payments/paymentintents/lifecycle,
+https://docs.stripe.com/api/events/types); refunds (refunds.py) and the reads a back office makes
+(listings.py) are parts of the same account. Every change runs in one store transaction, so
+several workers can share one sandbox file."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
-import time
-from dataclasses import asdict, dataclass
-from fnmatch import fnmatchcase
-from typing import Any, Literal, overload
+from typing import Any
 
 from storefront.sandbox import objects
-from storefront.sandbox.errors import StripeError, invalid
-from storefront.sandbox.faults import Switches, read_switches
-from storefront.sandbox.lists import LIST_PARAMS, created_filter, expand, expansions, page
-from storefront.sandbox.store import SandboxStore
-from storefront.sandbox.webhooks import add_endpoint, endpoints, enqueue_delivery
+from storefront.sandbox.base import INTENT_EXPANSIONS, TRAINS, Call, check_params, parse_int, train_of
+from storefront.sandbox.errors import invalid
+from storefront.sandbox.listings import Listings
+from storefront.sandbox.lists import expand, expansions
+from storefront.sandbox.refunds import Refunds
 
 TWINT_MIN, TWINT_MAX = 50, 500_000  # CHF 0.50 .. CHF 5,000.00
 CANCELLABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action")
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CANCELLATION_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
-REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
-TWINT_REFUND_WINDOW_S = 180 * 24 * 3600  # TWINT payments can be refunded for 180 days
-TRAINS = ("acacia", "basil", "clover", "dahlia", "endive")
-_PAST = {
-    "confirm": "confirmed",
-    "cancel": "canceled",
-    "authorize": "authorized",
-    "fail": "failed",
-    "update": "updated",
-}
-
 CREATE_PARAMS = frozenset(
     {
         "allowed_payment_method_types",
@@ -105,66 +91,6 @@ CANCEL_PARAMS = frozenset({"cancellation_reason", "expand"})
 # What an update may change here; the shop's back office changes amounts, descriptions and metadata.
 UPDATE_PARAMS = frozenset({"amount", "description", "expand", "metadata", "receipt_email"})
 UPDATABLE = ("requires_payment_method", "requires_confirmation")  # before the customer confirms
-INTENT_EXPANSIONS = frozenset({"latest_charge", "payment_method"})
-RETRIEVE_PARAMS = frozenset({"expand", "key", "client_secret"})
-REFUND_PARAMS = frozenset(
-    {
-        "amount",
-        "charge",
-        "currency",
-        "customer",
-        "expand",
-        "instructions_email",
-        "metadata",
-        "origin",
-        "payment_intent",
-        "reason",
-        "refund_application_fee",
-        "reverse_transfer",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Call:
-    """Who is calling and how: what the request headers said."""
-
-    request_id: str | None  # None: no API request caused it (a refund settling, say)
-    idempotency_key: str | None = None
-    stripe_version: str = objects.API_VERSION
-    public_base: str = ""  # where the sandbox's own pages are, for next_action URLs
-
-
-def train_of(version: str) -> int:
-    try:
-        return TRAINS.index(version.rsplit(".", 1)[1])
-    except (IndexError, ValueError):
-        raise invalid(f"Invalid Stripe API version: {version}", param="Stripe-Version") from None
-
-
-def check_params(params: dict[str, Any], allowed: frozenset[str]) -> None:
-    for name in params:
-        if name not in allowed:
-            raise invalid(f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
-
-
-@overload
-def parse_int(params: dict[str, Any], name: str, *, required: Literal[True]) -> int: ...
-@overload
-def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | None: ...
-def parse_int(params: dict[str, Any], name: str, *, required: bool) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        if required:
-            raise invalid(f"Missing required param: {name}.", code="parameter_missing", param=name)
-        return None
-    if not isinstance(raw, str) or not raw.lstrip("-").isdigit():
-        raise invalid(f"Invalid integer: {raw}", code="parameter_invalid_integer", param=name)
-    return int(raw)
-
-
-def _without_secret(configured: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in configured.items() if name != "secret"}
 
 
 def redirect_token(intent: dict[str, Any]) -> str:
@@ -172,105 +98,8 @@ def redirect_token(intent: dict[str, Any]) -> str:
     return hashlib.sha256(intent["client_secret"].encode()).hexdigest()[:32]
 
 
-class SandboxAccount:
-    def __init__(self, store: SandboxStore) -> None:
-        self.store = store
-
-    # --- reads ---------------------------------------------------------------------------------
-
-    def retrieve(self, kind: str, object_id: str, param: str = "id") -> dict[str, Any]:
-        obj = self.store.get_event(object_id) if kind == "event" else self.store.get(object_id, kind)
-        if obj is None:
-            raise StripeError(
-                404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
-            )
-        return obj
-
-    def retrieve_expanded(
-        self, kind: str, object_id: str, params: dict[str, Any], allowed: frozenset[str], param: str = "id"
-    ) -> dict[str, Any]:
-        check_params(params, RETRIEVE_PARAMS)
-        paths = expansions(params, allowed)
-        return expand(self.retrieve(kind, object_id, param), paths, self._find)
-
-    def _find(self, kind: str, object_id: str) -> dict[str, Any] | None:
-        return self.store.get(object_id, kind)
-
-    def account(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, frozenset({"expand"}))
-        return objects.account(read_switches(self.store).twint_capability)
-
-    # --- webhook endpoints ---------------------------------------------------------------------
-
-    def create_webhook_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Its secret is in this answer only, as Stripe shows it once."""
-        check_params(params, frozenset({"url", "enabled_events", "description", "metadata", "api_version", "expand"}))
-        url = params.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise invalid("Invalid URL: must be an http(s) URL", code="url_invalid", param="url")
-        events = params.get("enabled_events")
-        if not isinstance(events, list) or not events or not all(isinstance(e, str) and e for e in events):
-            raise invalid("Missing required param: enabled_events.", code="parameter_missing", param="enabled_events")
-        return add_endpoint(
-            self.store,
-            url,
-            events,
-            description=params.get("description"),
-            metadata=params.get("metadata"),
-            api_version=params.get("api_version"),
-        )
-
-    def list_webhook_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_PARAMS)
-        shown = [_without_secret(e) for e in reversed(endpoints(self.store))]
-        return page(shown, params, "/v1/webhook_endpoints")
-
-    def retrieve_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
-        for configured in endpoints(self.store):
-            if configured["id"] == endpoint_id:
-                return _without_secret(configured)
-        raise StripeError(404, f"No such webhook endpoint: '{endpoint_id}'", code="resource_missing", param="id")
-
-    # --- lists ---------------------------------------------------------------------------------
-
-    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Events newest first; `type` may end in `*` (`payment_intent.*`), `types[]` names several."""
-        check_params(params, LIST_PARAMS | {"type", "types", "delivery_success"})
-        one, several = params.get("type"), params.get("types")
-        if one and several:
-            raise invalid("You may only specify one of these parameters: type, types.")
-        wanted = [one] if isinstance(one, str) else several if isinstance(several, list) else None
-        created = created_filter(params)
-        found = [
-            event
-            for _seq, event in reversed(self.store.events())
-            if created(event) and (wanted is None or any(fnmatchcase(event["type"], kind) for kind in wanted))
-        ]
-        return page(found, params, "/v1/events")
-
-    def list_payment_intents(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_PARAMS | {"customer"})
-        paths = expansions(params, frozenset(f"data.{path}" for path in INTENT_EXPANSIONS))
-        created = created_filter(params)
-        found = [
-            intent
-            for intent in self.store.all_of("payment_intent")
-            if created(intent) and params.get("customer") in (None, intent["customer"])
-        ]
-        return expand(page(found, params, "/v1/payment_intents"), paths, self._find)
-
-    def list_refunds(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_PARAMS | {"payment_intent", "charge"})
-        paths = expansions(params, frozenset({"data.charge"}))
-        created = created_filter(params)
-        found = [
-            refund
-            for refund in self.store.all_of("refund")
-            if created(refund)
-            and params.get("payment_intent") in (None, refund["payment_intent"])
-            and params.get("charge") in (None, refund["charge"])
-        ]
-        return expand(page(found, params, "/v1/refunds"), paths, self._find)
+class SandboxAccount(Refunds, Listings):
+    """The sandbox's one account: its PaymentIntents here, refunds and reads in their own parts."""
 
     # --- PaymentIntents ------------------------------------------------------------------------
 
@@ -484,154 +313,3 @@ class SandboxAccount:
         if intent["status"] != "requires_action":
             raise self._unexpected_state(intent, action, ("requires_action",))
         return intent, self._load(connection, intent["payment_method"], "payment_method", param="payment_method")
-
-    # --- refunds -------------------------------------------------------------------------------
-
-    def create_refund(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
-        check_params(params, REFUND_PARAMS)
-        amount = parse_int(params, "amount", required=False)
-        if amount is not None and amount <= 0:
-            raise invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
-        reason = params.get("reason")
-        if reason is not None and reason not in REFUND_REASONS:
-            raise invalid(f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", param="reason")
-        if not params.get("payment_intent") and not params.get("charge"):
-            raise invalid(
-                "One of the following params should be provided for this request: payment_intent or charge.",
-                code="parameter_missing",
-                param="payment_intent",
-            )
-        with self.store.transaction() as connection:
-            if params.get("charge"):
-                paid = self._load(connection, params["charge"], "charge", param="charge")
-            else:
-                intent = self._load(connection, params["payment_intent"], param="payment_intent")
-                if not intent["latest_charge"] or intent["status"] != "succeeded":
-                    raise StripeError(
-                        400,
-                        f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.",
-                        param="payment_intent",
-                    )
-                paid = self._load(connection, intent["latest_charge"], "charge", param="charge")
-            if objects.now() - paid["created"] > TWINT_REFUND_WINDOW_S:
-                raise StripeError(
-                    400,
-                    f"Charge {paid['id']} is too old to be refunded: TWINT payments can be refunded for 180 days.",
-                    code="charge_expired_for_refund",
-                    param="charge",
-                )
-            # Refunds still pending count too: together they never exceed what was paid.
-            remaining = paid["amount"] - paid["amount_refunded"] - self._pending_refunds(connection, paid["id"])
-            if remaining <= 0:
-                raise StripeError(
-                    400,
-                    f"Charge {paid['id']} has already been refunded.",
-                    code="charge_already_refunded",
-                    param="charge",
-                )
-            amount = remaining if amount is None else amount
-            if amount > remaining:
-                raise StripeError(
-                    400,
-                    f"Refund amount (CHF {amount / 100:.2f}) is greater than unrefunded amount "
-                    f"on charge (CHF {remaining / 100:.2f})",
-                    code="amount_too_large",
-                    param="amount",
-                )
-            created = objects.refund(paid, amount, params)  # pending: Stripe settles it later
-            self.store.put(connection, created)
-            switches = Switches(**self.store.read_setting(connection, "switches", {}))
-            outcome = "fail" if switches.refund_fails else "succeed"
-            if switches.refund_fails:  # the next refund only
-                switches.refund_fails = False
-                self.store.put_setting(connection, "switches", asdict(switches))
-            connection.execute(
-                "INSERT INTO refund_due (refund_id, due, outcome) VALUES (?, ?, ?)",
-                (created["id"], time.time() + switches.refund_delay_s, outcome),
-            )
-            self._emit(connection, "refund.created", created, call)
-        return created
-
-    def settle_due_refunds(self) -> int:
-        """Settle the pending refunds whose time has come: `succeeded` (the charge shows the money
-        given back), or `failed` when QA asked for it. No API request causes these events."""
-        unprompted = Call(request_id=None)
-        with self.store.transaction() as connection:
-            due = connection.execute(
-                "SELECT refund_id, outcome FROM refund_due WHERE due <= ? ORDER BY due LIMIT 20", (time.time(),)
-            ).fetchall()
-            for refund_id, outcome in due:
-                connection.execute("DELETE FROM refund_due WHERE refund_id = ?", (refund_id,))
-                refund = self._load(connection, refund_id, "refund", param="refund")
-                if refund["status"] != "pending":
-                    continue
-                if outcome == "fail":
-                    refund.update(
-                        status="failed", failure_reason="declined", failure_balance_transaction=objects.new_id("txn_3")
-                    )
-                    self.store.put(connection, refund)
-                    self._emit(connection, "refund.updated", refund, unprompted, {"status": "pending"})
-                    self._emit(connection, "refund.failed", refund, unprompted)
-                    continue
-                paid = self._load(connection, refund["charge"], "charge", param="charge")
-                previous_charge = {"amount_refunded": paid["amount_refunded"], "refunded": paid["refunded"]}
-                paid.update(
-                    amount_refunded=paid["amount_refunded"] + refund["amount"],
-                    refunded=paid["amount_refunded"] + refund["amount"] == paid["amount"],
-                )
-                refund["status"] = "succeeded"
-                self.store.put(connection, refund)
-                self.store.put(connection, paid)
-                self._emit(connection, "refund.updated", refund, unprompted, {"status": "pending"})
-                self._emit(connection, "charge.refunded", paid, unprompted, previous_charge)
-        return len(due)
-
-    @staticmethod
-    def _pending_refunds(connection: sqlite3.Connection, charge_id: str) -> int:
-        total = connection.execute(
-            "SELECT COALESCE(SUM(json_extract(body, '$.amount')), 0) FROM object WHERE kind = 'refund'"
-            " AND json_extract(body, '$.charge') = ? AND json_extract(body, '$.status') = 'pending'",
-            (charge_id,),
-        ).fetchone()[0]
-        return int(total)
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    def _load(
-        self, connection: sqlite3.Connection, object_id: str, kind: str = "payment_intent", param: str = "intent"
-    ) -> dict[str, Any]:
-        row = connection.execute("SELECT body FROM object WHERE id = ? AND kind = ?", (object_id, kind)).fetchone()
-        if row is None:
-            raise StripeError(
-                404, f"No such {kind.replace('_', ' ')}: '{object_id}'", code="resource_missing", param=param
-            )
-        obj: dict[str, Any] = json.loads(row[0])
-        return obj
-
-    @staticmethod
-    def _unexpected_state(intent: dict[str, Any], action: str, allowed: tuple[str, ...]) -> StripeError:
-        return StripeError(
-            400,
-            f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}. Only a "
-            f"PaymentIntent with one of the following statuses may be {_PAST[action]}: {', '.join(allowed)}.",
-            code="payment_intent_unexpected_state",
-            extra={"payment_intent": intent},
-        )
-
-    def _emit(
-        self,
-        connection: sqlite3.Connection,
-        event_type: str,
-        obj: dict[str, Any],
-        call: Call,
-        previous_attributes: dict[str, Any] | None = None,
-    ) -> None:
-        """Record the event and queue its webhook deliveries, in the change's own transaction."""
-        event = objects.event(
-            event_type,
-            json.loads(json.dumps(obj)),
-            request_id=call.request_id,
-            idempotency_key=call.idempotency_key,
-            previous_attributes=previous_attributes,
-        )
-        enqueue_delivery(connection, event, self.store.add_event(connection, event))

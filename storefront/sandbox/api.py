@@ -22,7 +22,8 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from storefront.sandbox import objects
-from storefront.sandbox.account import INTENT_EXPANSIONS, Call, SandboxAccount
+from storefront.sandbox.account import SandboxAccount
+from storefront.sandbox.base import INTENT_EXPANSIONS, Call
 from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import effective_switches, take_api_fault
 from storefront.sandbox.forms import FormError, parse_stripe_form

@@ -22,7 +22,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from storefront.sandbox.account import Call, SandboxAccount, redirect_token
+from storefront.sandbox.account import SandboxAccount, redirect_token
+from storefront.sandbox.base import Call
 from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import read_switches
 from storefront.sandbox.html import ASSETS_DIR, page

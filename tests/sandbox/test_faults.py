@@ -174,7 +174,8 @@ def test_basic_auth_with_the_secret_key_is_accepted(sandbox):
 def test_state_survives_a_restart(tmp_path):
     path = tmp_path / "sandbox.sqlite"
     first = SandboxStore(path)
-    from storefront.sandbox.account import Call, SandboxAccount
+    from storefront.sandbox.account import SandboxAccount
+    from storefront.sandbox.base import Call
 
     intent = SandboxAccount(first).create_payment_intent({"amount": "4990", "currency": "chf"}, Call(request_id="r"))
     first.close()
@@ -185,7 +186,8 @@ def test_state_survives_a_restart(tmp_path):
 
 def test_several_writers_share_one_sandbox_file(tmp_path):
     path = tmp_path / "shared.sqlite"
-    from storefront.sandbox.account import Call, SandboxAccount
+    from storefront.sandbox.account import SandboxAccount
+    from storefront.sandbox.base import Call
 
     def create(n: int) -> None:
         account = SandboxAccount(SandboxStore(path))

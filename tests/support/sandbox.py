@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from storefront.sandbox.account import Call, SandboxAccount
+from storefront.sandbox.account import SandboxAccount
+from storefront.sandbox.base import Call
 from storefront.sandbox.store import SandboxStore
 
 SECRET_KEY = "sk_test_storefront"
