@@ -51,7 +51,7 @@ class Applied:
 
 async def cancel_unpaid(connection: DbConnection, order_id: int) -> bool:
     """Cancel an order that is not paid and give its stock back; a payment that still arrives for
-    it is honoured if the stock allows, else its money is due back (`_apply`)."""
+    it is honoured if the stock allows, else its money is due back (`apply_in_transaction`)."""
     order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one()
     if OrderStatus.CANCELLED not in TRANSITIONS[OrderStatus(order.status)]:
         return False
@@ -114,6 +114,7 @@ _SET_PAYMENT = (
         last_error_message=bindparam("error_message"),
     )
 )
+_TOUCH_PAYMENT = update(payment_t).where(payment_t.c.id == bindparam("payment")).values(synced_at=bindparam("now"))
 _EMPTY_CART = delete(cart_line_t).where(
     cart_line_t.c.cart_id.in_(select(cart_t.c.id).where(cart_t.c.token_hash == bindparam("cart")).scalar_subquery())
 )
@@ -134,7 +135,7 @@ async def _insert_payment(connection: DbConnection, order_id: int, intent: Inten
             intent_id=intent.id,
             amount=intent.amount,
             currency=intent.currency,
-            status=PaymentStatus.PENDING.value,  # what the intent reports is applied by `_apply`
+            status=PaymentStatus.PENDING.value,  # what the intent reports is applied by `apply_in_transaction`
             client_secret_hash=token_hash(intent.client_secret) if intent.client_secret else None,
             created_at=now,
         )
@@ -172,22 +173,24 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState) ->
         await _insert_payment(connection, order.id, intent, now)
         payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one()
     order_target, payment_target, note = await _decide(connection, order, payment, intent)
-    changed = False
     paid_by = PaymentStatus(payment.status)
     if payment_target != paid_by and payment_target not in PAYMENT_TRANSITIONS[paid_by]:
+        # A stale report (a failure after the success, say): the payment keeps its state and its error.
         logger.info("payment %s: %s after %s ignored (it only moves forward)", intent.id, payment_target, paid_by)
+        await connection.execute(_TOUCH_PAYMENT, {"payment": payment.id, "now": now})
         payment_target = paid_by
-    await connection.execute(
-        _SET_PAYMENT,
-        {
-            "payment": payment.id,
-            "new_status": payment_target.value,
-            "now": now,
-            "error_code": intent.error_code,
-            "error_message": intent.error_message,
-        },
-    )
-    changed |= payment_target != paid_by
+    else:
+        await connection.execute(
+            _SET_PAYMENT,
+            {
+                "payment": payment.id,
+                "new_status": payment_target.value,
+                "now": now,
+                "error_code": intent.error_code,
+                "error_message": intent.error_message,
+            },
+        )
+    changed = payment_target != paid_by
     if payment_target == PaymentStatus.REFUND_DUE and paid_by != PaymentStatus.REFUND_DUE:
         logger.warning("order %s: payment %s came in but is due back (%s)", order.number, intent.id, note)
     if order_target is not None and order_target != current:

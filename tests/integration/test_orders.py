@@ -122,6 +122,8 @@ def test_a_failure_after_success_leaves_the_order_paid(settings):
     late = apply(settings, intent(order, "failed", error_code="payment_intent_authentication_failure"))
     assert (late.status, late.changed) == (OrderStatus.PAID, False)
     assert payments(settings, order.id) == [(f"pi_for_{order.id}", "succeeded")]
+    errors = "SELECT last_error_code, last_error_message FROM payment WHERE order_id = :id"
+    assert query(settings.database_url, errors, id=order.id) == [(None, None)]  # the stale failure is not its
 
 
 def test_a_failed_attempt_can_be_retried_and_then_paid(settings):
