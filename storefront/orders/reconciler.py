@@ -78,7 +78,7 @@ async def _settle(database: Database, provider: PaymentProvider, order: OrderVie
         applied = await apply_payment_state(database, intent)
         return f"caught up: {applied.status}"
     try:
-        intent = await provider.cancel_intent(intent.id, "abandoned")
+        intent = await provider.abandon_intent(intent.id)
     except PaymentMovedOn:  # it moved on meanwhile, e.g. paid
         intent = await provider.retrieve_intent(intent.id)
     applied = await apply_payment_state(database, intent)

@@ -6,7 +6,6 @@ PaymentIntent" and "Retries and timeouts"). It answers in the lifecycle's words 
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import stripe
 from stripe.params import PaymentIntentCreateParams
@@ -21,7 +20,6 @@ logger = logging.getLogger("storefront.payments")
 TIMEOUT_S = 10.0
 MAX_NETWORK_RETRIES = 2  # StripeClient retries nothing unless told
 _CANCELLABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"})
-CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
 
 
 def intent_params(request: PaymentRequest, environment: str) -> PaymentIntentCreateParams:
@@ -102,12 +100,11 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise PaymentUnavailable(type(error).__name__) from error
 
-    async def cancel_intent(self, intent_id: str, reason: str) -> IntentState:
+    async def abandon_intent(self, intent_id: str) -> IntentState:
         self._refuse_without_key()
-        cancellation_reason: CancellationReason = "requested_by_customer" if reason != "abandoned" else "abandoned"
         try:
             intent = await self.client.v1.payment_intents.cancel_async(
-                intent_id, params={"cancellation_reason": cancellation_reason}
+                intent_id, params={"cancellation_reason": "abandoned"}
             )
         except stripe.InvalidRequestError as error:  # e.g. paid meanwhile: it can no longer be cancelled
             raise PaymentMovedOn(type(error).__name__) from error
