@@ -1,5 +1,12 @@
 """The sandbox's control page and its small JSON API: the webhook endpoint, the fault switches and
-the list of webhook deliveries with their outcome."""
+the list of webhook deliveries with their outcome.
+
+The JSON API, under `/control/api/`: `GET state`, `GET requests?payment_intent=pi_…` (the request
+log), `POST switches`, `GET|POST intents/{pi_…}/switches`, `POST webhook-endpoint`, `POST
+release-held`, and `POST intents/{pi_…}/refund` with `{"amount": Rappen or null for the rest,
+"reason": "requested_by_customer"|"duplicate"|"fraudulent"|null}`: a refund made "in Stripe's
+dashboard", which the shop did not ask for and learns of only from webhooks (the refund, 200, or
+Stripe's error with its status)."""
 
 from __future__ import annotations
 
@@ -11,6 +18,9 @@ from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect
 
+from storefront.sandbox.account import SandboxAccount
+from storefront.sandbox.base import check_params
+from storefront.sandbox.errors import StripeError, invalid
 from storefront.sandbox.faults import (
     API_FAULTS,
     DROP_MODES,
@@ -23,6 +33,8 @@ from storefront.sandbox.html import page
 from storefront.sandbox.request_log import logged_requests
 from storefront.sandbox.store import SandboxStore
 from storefront.sandbox.webhooks import configure_endpoint, deliveries, endpoint, release_held
+
+DASHBOARD_REFUND_PARAMS = frozenset({"amount", "reason"})
 
 
 def state(store: SandboxStore) -> dict[str, Any]:
@@ -115,6 +127,22 @@ class SandboxControl:
             except (ValueError, TypeError) as error:
                 raise ClientException(str(error)) from None
 
+        @post("/control/api/intents/{intent_id:str}/refund", status_code=200, opt={"exclude_from_csrf": True})
+        async def api_refund(
+            request: Request[Any, Any, Any], intent_id: FromPath[str], data: JSONBody[dict[str, Any]]
+        ) -> Response[dict[str, Any]]:
+            """A refund made in Stripe's dashboard: no API request of the shop, no metadata."""
+            _json_only(request)
+            try:
+                check_params(data, DASHBOARD_REFUND_PARAMS)
+                amount = data.get("amount")
+                if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+                    raise invalid(f"Invalid integer: {amount}", code="parameter_invalid_integer", param="amount")
+                refund = SandboxAccount(control.store).refund_from_dashboard(intent_id, amount, data.get("reason"))
+            except StripeError as error:
+                return Response(error.body(), status_code=error.status)
+            return Response(refund)
+
         @get("/control/api/state")
         async def api_state() -> dict[str, Any]:
             return state(control.store)
@@ -148,6 +176,7 @@ class SandboxControl:
                 api_requests,
                 api_intent_switches,
                 api_set_intent_switches,
+                api_refund,
                 api_state,
                 api_switches,
                 api_endpoint,

@@ -34,21 +34,38 @@ REFUND_PARAMS = frozenset(
 )
 
 
+def _check_amount_and_reason(amount: int | None, reason: Any) -> None:
+    if amount is not None and amount <= 0:
+        raise invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
+    if reason is not None and reason not in REFUND_REASONS:
+        raise invalid(f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", param="reason")
+
+
 class Refunds(AccountBase):
     def create_refund(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
         check_params(params, REFUND_PARAMS)
         amount = parse_int(params, "amount", required=False)
-        if amount is not None and amount <= 0:
-            raise invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
-        reason = params.get("reason")
-        if reason is not None and reason not in REFUND_REASONS:
-            raise invalid(f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", param="reason")
+        _check_amount_and_reason(amount, params.get("reason"))
         if not params.get("payment_intent") and not params.get("charge"):
             raise invalid(
                 "One of the following params should be provided for this request: payment_intent or charge.",
                 code="parameter_missing",
                 param="payment_intent",
             )
+        return self._refund(params, amount, call)
+
+    def refund_from_dashboard(
+        self, intent_id: str, amount: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """A refund made in Stripe's dashboard, not asked for by the shop: the same rules as the
+        API's, but no API request causes it (its events carry `request.id: null`), it has no
+        metadata, and it is not in the request log. `amount` None refunds what is left."""
+        _check_amount_and_reason(amount, reason)
+        return self._refund({"payment_intent": intent_id, "reason": reason}, amount, Call(request_id=None))
+
+    def _refund(self, params: dict[str, Any], amount: int | None, call: Call) -> dict[str, Any]:
+        """Refund `amount` (None: what is left) of the charge or PaymentIntent `params` names,
+        pending until `settle_due_refunds` settles it (or fails it, if `refund_fails` is on)."""
         with self.store.transaction() as connection:
             if params.get("charge"):
                 paid = self._load(connection, params["charge"], "charge", param="charge")
