@@ -2,9 +2,19 @@
 
 from advanced_alchemy.base import orm_registry
 
+from storefront.admin.models import SignInFailure, StaffAccount, StaffSession
 from storefront.cart.models import Cart, CartLine
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
-from storefront.orders.models import Order, OrderLine, OrderStatus, OutboxEmail, Payment, Refund
+from storefront.orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    OutboxEmail,
+    Payment,
+    Refund,
+    RefundLine,
+)
 from storefront.payments.models import ProcessedEvent
 
 metadata = orm_registry.metadata
@@ -14,6 +24,7 @@ __all__ = [
     "CartLine",
     "CatalogRevision",
     "Order",
+    "OrderEvent",
     "OrderLine",
     "OrderStatus",
     "OutboxEmail",
@@ -22,6 +33,10 @@ __all__ = [
     "Product",
     "ProductImage",
     "Refund",
+    "RefundLine",
+    "SignInFailure",
+    "StaffAccount",
+    "StaffSession",
     "Variant",
     "metadata",
 ]

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -30,6 +30,25 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 FINAL = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED})
 UNPAID = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAYMENT_FAILED})
+
+
+class Fulfilment(StrEnum):
+    """What the shop has done with a paid order's goods."""
+
+    OPEN = "open"  # paid, nothing sent yet
+    READY_FOR_PICKUP = "ready_for_pickup"  # waiting in the shop; the customer was told
+    SHIPPED = "shipped"
+    PICKED_UP = "picked_up"
+
+
+# Shipping goes one way; a pick-up order is first made ready, then collected.
+FULFILMENT_STEPS: dict[Fulfilment, frozenset[Fulfilment]] = {
+    Fulfilment.OPEN: frozenset({Fulfilment.SHIPPED, Fulfilment.READY_FOR_PICKUP, Fulfilment.PICKED_UP}),
+    Fulfilment.READY_FOR_PICKUP: frozenset({Fulfilment.PICKED_UP}),
+    Fulfilment.SHIPPED: frozenset(),
+    Fulfilment.PICKED_UP: frozenset(),
+}
+HANDED_OVER = frozenset({Fulfilment.SHIPPED, Fulfilment.PICKED_UP})
 
 
 class PaymentStatus(StrEnum):
@@ -61,8 +80,10 @@ MONEY_IN = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, Payment
 
 
 class RefundStatus(StrEnum):
-    """As Stripe reports a refund: it is created pending and settles later, or fails."""
+    """As Stripe reports a refund: it is created pending and settles later, or fails. Before Stripe
+    has answered, the shop's own record is `requested` (it already counts against what is left)."""
 
+    REQUESTED = "requested"
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -90,6 +111,8 @@ class Order(BigIntAuditBase):
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="chf")
     language: Mapped[str] = mapped_column(String(5), default="de")  # for the e-mails about this order
+    fulfilment: Mapped[str] = mapped_column(String(20), default=Fulfilment.OPEN.value, server_default="open")
+    tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class OrderLine(BigIntBase):
@@ -123,18 +146,45 @@ class Payment(BigIntBase):
 
 
 class Refund(BigIntBase):
-    """Money given back from one payment, as Stripe's refund `re_…`."""
+    """Money given back from one payment, as Stripe's refund `re_…`: asked for in the back office
+    (recorded before Stripe is asked, so a double click or a retry finds it), or made in Stripe's
+    dashboard and learnt from its webhooks."""
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
-    refund_id: Mapped[str] = mapped_column(String(255), unique=True)
+    refund_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)  # None until Stripe answers
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"), index=True)
     amount: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(String(200))
     requested_by: Mapped[str] = mapped_column(String(254))  # who asked for it: a staff account, or the shop itself
+    restock: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class RefundLine(BigIntBase):
+    """Which goods a refund gives money back for (none when it is for an amount)."""
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    refund: Mapped[int] = mapped_column(ForeignKey("refund.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class OrderEvent(BigIntBase):
+    """One entry of an order's timeline: what happened, where it came from (the return page, a
+    status poll, a webhook, the reconciler, the back office) and, for staff actions, who did it."""
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    kind: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    detail: Mapped[str] = mapped_column(String(500), default="")
 
 
 class OutboxEmail(BigIntBase):

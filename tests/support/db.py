@@ -29,6 +29,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 EMPTIED_TABLES = (
     "processed_event",
     "outbox_email",
+    "order_event",
+    "refund_line",
     "refund",
     "payment",
     "order_line",
@@ -38,6 +40,9 @@ EMPTIED_TABLES = (
     "product_image",
     "variant",
     "product",
+    "staff_session",
+    "sign_in_failure",
+    "staff_account",
 )
 
 
