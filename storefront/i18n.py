@@ -76,3 +76,17 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Marks a text for translation where it is defined; it is translated where it is shown."""
     return message
+
+
+class ExplainedError(ValueError):
+    """A refusal explained to the person who asked: a message id, translated where it is shown,
+    and the values it names."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.values = values
+
+    def translated(self) -> str:
+        text = gettext(self.message)
+        return text % self.values if self.values else text

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
@@ -22,6 +22,8 @@ from storefront.orders.models import OutboxEmail
 from storefront.orders.views import order_line_t as line_t
 from storefront.orders.views import order_vat
 from storefront.periodic import Periodic
+from storefront.settings import LANGUAGES
+from storefront.shipping import shipping_method
 from storefront.tables import table_of
 
 logger = logging.getLogger("storefront.orders")
@@ -42,19 +44,47 @@ _ALREADY_QUEUED = select(outbox_t.c.id).where(
 )
 
 
-async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> None:
-    """The order confirmation, in the order's language; at most one per order (the caller holds the
-    order's row lock, so the check and the insert cannot interleave)."""
-    if await connection.scalar(_ALREADY_QUEUED, {"order": order.id, "kind": "order_paid"}) is not None:
-        return
-    language = order.language
-    t = translations(language)
+SWISS_POST_TRACKING = "https://service.post.ch/ekp-web/ui/entry/search/{number}"
+OWNER = ""  # the recipient of e-mails to the shop itself: the sender fills in the shop's address
+
+
+async def _queue(connection: DbConnection, order_id: int, kind: str, recipient: str, subject: str, body: str) -> bool:
+    """Put an e-mail into the outbox, at most once per order and kind (the caller holds the order's
+    row lock, so the check and the insert cannot interleave). False if it was queued before."""
+    if await connection.scalar(_ALREADY_QUEUED, {"order": order_id, "kind": kind}) is not None:
+        return False
+    await connection.execute(
+        insert(outbox_t).values(
+            order_id=order_id,
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            created_at=dt.datetime.now(dt.UTC),
+            attempts=0,
+        )
+    )
+    return True
+
+
+async def _order_lines(connection: DbConnection, order: Row[Any], language: str) -> list[str]:
     lines = (await connection.execute(_LINES, {"order": order.id})).all()
-    rows = [
+    return [
         f"{line.quantity} × {line.product_name}{f' ({line.variant_label})' if line.variant_label else ''}: "
         f"{format_chf(line.unit_price * line.quantity, language)}"
         for line in lines
     ]
+
+
+def _address(order: Row[Any]) -> list[str]:
+    return [order.name, order.street, f"{order.postal_code} {order.city}", order.country]
+
+
+async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> None:
+    """The order confirmation, in the order's language; at most one per order."""
+    language = order.language
+    t = translations(language)
+    lines = (await connection.execute(_LINES, {"order": order.id})).all()
     vat = order_vat(
         ((line.unit_price * line.quantity, line.vat_class) for line in lines),
         order.shipping_price,
@@ -67,7 +97,7 @@ async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> 
             t.gettext("thank you for your order %(number)s. We have received your payment with TWINT.")
             % {"number": order.number},
             "",
-            *rows,
+            *await _order_lines(connection, order, language),
             f"{t.gettext('Delivery')}: {format_chf(order.shipping_price, language)}",
             f"{t.gettext('Total')}: {format_chf(order.total, language)}",
             *[
@@ -78,23 +108,81 @@ async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> 
             ],
             "",
             t.gettext("Delivery to") + ":",
-            order.name,
-            order.street,
-            f"{order.postal_code} {order.city}",
-            order.country,
+            *_address(order),
         ]
     )
-    await connection.execute(
-        insert(outbox_t).values(
-            order_id=order.id,
-            kind="order_paid",
-            recipient=order.email,
-            subject=t.gettext("Your order %(number)s") % {"number": order.number},
-            body=body,
-            created_at=dt.datetime.now(dt.UTC),
-            attempts=0,
-        )
+    subject = t.gettext("Your order %(number)s") % {"number": order.number}
+    await _queue(connection, order.id, "order_paid", order.email, subject, body)
+
+
+async def queue_owner_notice(connection: DbConnection, order: Row[Any]) -> None:
+    """The shop is told of each paid order, in the shop's own language."""
+    language = LANGUAGES[0]
+    t = translations(language)
+    method = shipping_method(order.shipping_method)
+    body = "\n".join(
+        [
+            t.gettext("Order %(number)s has been paid with TWINT.") % {"number": order.number},
+            "",
+            *await _order_lines(connection, order, language),
+            f"{t.gettext('Delivery')}: {t.gettext(method.label) if method else order.shipping_method}, "
+            f"{format_chf(order.shipping_price, language)}",
+            f"{t.gettext('Total')}: {format_chf(order.total, language)}",
+            "",
+            t.gettext("Customer") + ":",
+            *_address(order),
+            order.email,
+        ]
     )
+    subject = t.gettext("New order %(number)s: %(total)s") % {
+        "number": order.number,
+        "total": format_chf(order.total, language),
+    }
+    await _queue(connection, order.id, "owner_order_paid", OWNER, subject, body)
+
+
+async def queue_shipped(connection: DbConnection, order: Row[Any], tracking_number: str | None) -> None:
+    t = translations(order.language)
+    body = [
+        t.gettext("Hello %(name)s,") % {"name": order.name},
+        "",
+        t.gettext("your order %(number)s is on its way with Swiss Post.") % {"number": order.number},
+    ]
+    if tracking_number:
+        body += [
+            "",
+            t.gettext("Tracking number: %(number)s") % {"number": tracking_number},
+            SWISS_POST_TRACKING.format(number=quote(tracking_number, safe="")),
+        ]
+    body += ["", t.gettext("Delivery to") + ":", *_address(order)]
+    subject = t.gettext("Your order %(number)s has been shipped") % {"number": order.number}
+    await _queue(connection, order.id, "order_shipped", order.email, subject, "\n".join(body))
+
+
+async def queue_ready_for_pickup(connection: DbConnection, order: Row[Any], pickup_address: str) -> None:
+    t = translations(order.language)
+    body = [
+        t.gettext("Hello %(name)s,") % {"name": order.name},
+        "",
+        t.gettext("your order %(number)s is ready for pick-up at our shop:") % {"number": order.number},
+        pickup_address,
+    ]
+    subject = t.gettext("Your order %(number)s is ready for pick-up") % {"number": order.number}
+    await _queue(connection, order.id, "ready_for_pickup", order.email, subject, "\n".join(body))
+
+
+async def queue_refunded(connection: DbConnection, order: Row[Any], refund_row_id: int, amount: int) -> None:
+    """One e-mail per refund that Stripe has paid out."""
+    language = order.language
+    t = translations(language)
+    body = [
+        t.gettext("Hello %(name)s,") % {"name": order.name},
+        "",
+        t.gettext("we have refunded %(amount)s of your order %(number)s to your TWINT account.")
+        % {"amount": format_chf(amount, language), "number": order.number},
+    ]
+    subject = t.gettext("Refund for your order %(number)s") % {"number": order.number}
+    await _queue(connection, order.id, f"refund_{refund_row_id}", order.email, subject, "\n".join(body))
 
 
 _CLAIM = (
@@ -115,10 +203,17 @@ _FAILED = (
 
 class OutboxSender:
     def __init__(
-        self, database: Database, sender: str, outbox_dir: Path, smtp_url: str | None = None, interval_s: float = 2.0
+        self,
+        database: Database,
+        sender: str,
+        outbox_dir: Path,
+        smtp_url: str | None = None,
+        interval_s: float = 2.0,
+        owner: str | None = None,
     ) -> None:
         self.database = database
         self.sender = sender
+        self.owner = owner or sender  # where the shop's own e-mails go (a new order)
         self.outbox_dir = outbox_dir
         self.smtp_url = smtp_url
         self.interval_s = interval_s
@@ -132,7 +227,11 @@ class OutboxSender:
             claimed = (await connection.execute(_CLAIM, {"now": now, "stale_before": now - CLAIM_AGAIN_AFTER})).all()
         for email in claimed:
             message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = self.sender, email.recipient, email.subject
+            message["From"], message["To"], message["Subject"] = (
+                self.sender,
+                email.recipient or self.owner,
+                email.subject,
+            )
             message["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
             message.set_content(email.body)
             try:

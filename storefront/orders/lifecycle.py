@@ -15,16 +15,25 @@ from sqlalchemy import Row, bindparam, delete, func, insert, or_, select, update
 
 from storefront.cart.models import Cart, CartLine
 from storefront.db import Database, DbConnection
-from storefront.orders.emails import queue_paid_confirmation
+from storefront.i18n import N_, ExplainedError
+from storefront.orders.emails import queue_owner_notice, queue_paid_confirmation
 from storefront.orders.models import (
     MONEY_IN,
     PAYMENT_TRANSITIONS,
     TRANSITIONS,
+    UNPAID,
     OrderStatus,
     PaymentStatus,
 )
-from storefront.orders.provider import IntentState, PaymentProvider, PaymentRequest, PaymentUnavailable
+from storefront.orders.provider import (
+    IntentState,
+    PaymentMovedOn,
+    PaymentProvider,
+    PaymentRequest,
+    PaymentUnavailable,
+)
 from storefront.orders.stock import release_stock, reserve_again
+from storefront.orders.timeline import Source, record_event
 from storefront.orders.views import (
     OrderView,
     find_order,
@@ -49,7 +58,9 @@ class Applied:
     note: str = ""
 
 
-async def cancel_unpaid(connection: DbConnection, order_id: int) -> bool:
+async def cancel_unpaid(
+    connection: DbConnection, order_id: int, source: Source, *, actor: str | None = None, detail: str = ""
+) -> bool:
     """Cancel an order that is not paid and give its stock back; a payment that still arrives for
     it is honoured if the stock allows, else its money is due back (`apply_in_transaction`)."""
     order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one()
@@ -57,7 +68,40 @@ async def cancel_unpaid(connection: DbConnection, order_id: int) -> bool:
         return False
     await release_stock(connection, order_id)
     await _set_order_status(connection, order_id, OrderStatus.CANCELLED, dt.datetime.now(dt.UTC))
+    await record_event(connection, order_id, "cancelled", source, actor=actor, detail=detail or "stock released")
     return True
+
+
+class CancelRefused(ExplainedError):
+    """The order was not cancelled; the message says why."""
+
+
+async def cancel_order(database: Database, provider: PaymentProvider, order_id: int, actor: str) -> None:
+    """Cancel an unpaid order from the back office: its payments are called off at the provider
+    first (so the customer can no longer pay it), then its stock is released. A payment that went
+    through meanwhile wins: the order is then paid, not cancelled."""
+    order = await find_order(database, order_id=order_id)
+    if order is None or order.status not in UNPAID:
+        raise CancelRefused(N_("Only an unpaid order can be cancelled; a paid one is refunded instead."))
+    called_off: list[IntentState] = []
+    for payment in order.payments:
+        if payment.status not in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            continue
+        try:
+            called_off.append(await provider.abandon_intent(payment.intent_id))
+        except PaymentMovedOn:
+            applied = await apply_payment_state(
+                database, await provider.retrieve_intent(payment.intent_id), Source.BACK_OFFICE
+            )
+            if applied.status == OrderStatus.PAID:
+                raise CancelRefused(N_("The customer has just paid this order; it was not cancelled.")) from None
+        except PaymentUnavailable:
+            raise CancelRefused(N_("Stripe could not be reached; the order was not cancelled. Try again.")) from None
+    async with database.write() as connection:
+        if not await cancel_unpaid(connection, order_id, Source.BACK_OFFICE, actor=actor, detail="cancelled by hand"):
+            raise CancelRefused(N_("This order is no longer unpaid; it was not cancelled."))
+        for intent in called_off:
+            await apply_in_transaction(connection, intent, Source.BACK_OFFICE)
 
 
 # --- paying -----------------------------------------------------------------------------------
@@ -142,13 +186,14 @@ async def _insert_payment(connection: DbConnection, order_id: int, intent: Inten
     )
 
 
-async def apply_payment_state(database: Database, intent: IntentState) -> Applied:
-    """Apply what the provider reports about a payment to the payment and its order."""
+async def apply_payment_state(database: Database, intent: IntentState, source: Source) -> Applied:
+    """Apply what the provider reports about a payment to the payment and its order; `source` says
+    where the report came from, for the order's timeline."""
     async with database.write() as connection:
-        return await apply_in_transaction(connection, intent)
+        return await apply_in_transaction(connection, intent, source)
 
 
-async def apply_in_transaction(connection: DbConnection, intent: IntentState) -> Applied:
+async def apply_in_transaction(connection: DbConnection, intent: IntentState, source: Source) -> Applied:
     """`apply_payment_state` inside a transaction the caller holds (the webhook records its event id in it)."""
     now = dt.datetime.now(dt.UTC)
     order_id = await connection.scalar(_ORDER_OF_PAYMENT, {"intent": intent.id}) or intent.order_id
@@ -191,6 +236,11 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState) ->
             },
         )
     changed = payment_target != paid_by
+    if changed:
+        detail = f"{intent.id}: {paid_by} → {payment_target}"
+        if payment_target == PaymentStatus.FAILED and intent.error_message:
+            detail += f" ({intent.error_message})"
+        await record_event(connection, order.id, "payment", source, detail=f"{detail}{f'; {note}' if note else ''}")
     if payment_target == PaymentStatus.REFUND_DUE and paid_by != PaymentStatus.REFUND_DUE:
         logger.warning("order %s: payment %s came in but is due back (%s)", order.number, intent.id, note)
     if order_target is not None and order_target != current:
@@ -203,7 +253,9 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState) ->
             if order.cart_token_hash:
                 await connection.execute(_EMPTY_CART, {"cart": order.cart_token_hash})
             await queue_paid_confirmation(connection, order)
+            await queue_owner_notice(connection, order)
         await _set_order_status(connection, order.id, order_target, now)
+        await record_event(connection, order.id, "status", source, detail=f"{current} → {order_target}")
         return Applied(order_target, changed=True, note=note)
     return Applied(current, changed=changed, note=note)
 
@@ -268,7 +320,9 @@ async def claim_sync(database: Database, payment_id: int, interval_s: float) -> 
     return claimed.rowcount == 1
 
 
-async def sync_payment(database: Database, provider: PaymentProvider, order: OrderView) -> OrderView:
+async def sync_payment(
+    database: Database, provider: PaymentProvider, order: OrderView, source: Source = Source.POLL
+) -> OrderView:
     """Ask the provider how a pending payment stands, at most once per payment per interval across
     every worker and tab, and apply it (a webhook that is late or lost is caught up here)."""
     payment = order.payment
@@ -278,5 +332,5 @@ async def sync_payment(database: Database, provider: PaymentProvider, order: Ord
         intent = await provider.retrieve_intent(payment.intent_id)
     except PaymentUnavailable:
         return order  # the next poll asks again
-    await apply_payment_state(database, intent)
+    await apply_payment_state(database, intent, source)
     return await find_order(database, order_id=order.id) or order

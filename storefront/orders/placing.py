@@ -20,6 +20,7 @@ from storefront.money import vat_rate
 from storefront.orders.lifecycle import cancel_unpaid
 from storefront.orders.models import UNPAID, OrderStatus
 from storefront.orders.stock import ORDER_LINES, reserve
+from storefront.orders.timeline import Source, record_event
 from storefront.orders.views import order_line_t, order_t
 from storefront.shipping import ShippingMethod, shipping_price
 from storefront.tables import table_of
@@ -156,6 +157,7 @@ async def place_order(
                 for variant_id, quantity in lines
             ],
         )
+        await record_event(connection, order_id, "placed", Source.CHECKOUT, detail="stock reserved")
     return PlacedOrder(id=order_id, number=number, public_token=public_token, total=total)
 
 
@@ -190,5 +192,5 @@ async def _open_order_for(
             )
             placed = PlacedOrder(order.id, order.number, order.public_token, order.total)
             continue
-        await cancel_unpaid(connection, order.id)
+        await cancel_unpaid(connection, order.id, Source.CHECKOUT, detail="the cart changed; a new order replaces it")
     return placed

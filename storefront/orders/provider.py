@@ -4,9 +4,9 @@ adapter (`storefront.payments`) implements it; the lifecycle never imports Strip
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
-from storefront.orders.models import PaymentStatus
+from storefront.orders.models import PaymentStatus, RefundStatus
 
 
 class PaymentUnavailable(Exception):
@@ -50,6 +50,32 @@ class IntentState:
     client_secret: str | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """Money to give back from one payment; the key is the shop's record of the refund, so a double
+    click or a retry never refunds twice."""
+
+    intent_id: str
+    amount: int
+    reason: Literal["requested_by_customer", "duplicate"]
+    idempotency_key: str
+    order_id: int
+    order_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundState:
+    id: str
+    intent_id: str | None
+    amount: int
+    status: RefundStatus  # PENDING, SUCCEEDED, FAILED or CANCELED
+    failure_reason: str | None = None
+
+
+class RefundRefused(Exception):
+    """The provider refused the refund for a reason that will not change by asking again."""
+
+
 class PaymentProvider(Protocol):
     async def create_intent(self, request: PaymentRequest) -> IntentState: ...
 
@@ -58,3 +84,7 @@ class PaymentProvider(Protocol):
     async def abandon_intent(self, intent_id: str) -> IntentState:
         """Call off a payment the customer left waiting (its reason: abandoned)."""
         ...
+
+    async def create_refund(self, request: RefundRequest) -> RefundState: ...
+
+    async def retrieve_refund(self, refund_id: str) -> RefundState: ...

@@ -17,6 +17,7 @@ from storefront.db import Database
 from storefront.orders.lifecycle import apply_payment_state, claim_sync, payment_request, record_payment
 from storefront.orders.models import UNPAID
 from storefront.orders.provider import PaymentMovedOn, PaymentProvider, PaymentUnavailable
+from storefront.orders.timeline import Source
 from storefront.orders.views import OrderView, find_order, order_t
 
 logger = logging.getLogger("storefront.orders")
@@ -75,11 +76,11 @@ async def _settle(database: Database, provider: PaymentProvider, order: OrderVie
     else:
         intent = await provider.retrieve_intent(order.payment.intent_id)
     if not intent.cancellable:
-        applied = await apply_payment_state(database, intent)
+        applied = await apply_payment_state(database, intent, Source.RECONCILER)
         return f"caught up: {applied.status}"
     try:
         intent = await provider.abandon_intent(intent.id)
     except PaymentMovedOn:  # it moved on meanwhile, e.g. paid
         intent = await provider.retrieve_intent(intent.id)
-    applied = await apply_payment_state(database, intent)
+    applied = await apply_payment_state(database, intent, Source.RECONCILER)
     return f"{'cancelled' if intent.status == 'canceled' else 'caught up'}: {applied.status}"

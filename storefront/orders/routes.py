@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from storefront.orders.lifecycle import apply_payment_state, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
 from storefront.orders.provider import PaymentUnavailable
+from storefront.orders.timeline import Source
 from storefront.orders.views import OrderView, find_order
 from storefront.rendering import NO_STORE, render
 from storefront.shop import Shop
@@ -41,7 +42,7 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
     except PaymentUnavailable:
         return render(shop.settings, request, "orders/pay.html", status_code=503, unavailable=True, **context)
     if intent.status in {PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}:
-        await apply_payment_state(shop.database, intent)  # the intent just read
+        await apply_payment_state(shop.database, intent, Source.PAY_PAGE)  # the intent just read
         return Redirect(f"/orders/{token}", status_code=303)
     return render(
         shop.settings,
@@ -65,7 +66,7 @@ async def retry_payment(shop: NamedDependency[Shop], token: FromPath[str]) -> Re
 
 @get("/orders/{token:str}", name="order")
 async def order_page(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template:
-    order = await sync_payment(shop.database, shop.payments, await _order(shop, token))
+    order = await sync_payment(shop.database, shop.payments, await _order(shop, token), Source.RETURN)
     state = await shop.read_page(request)
     return render(shop.settings, request, "orders/page.html", order=order, cart=state.cart, headers=NO_STORE)
 

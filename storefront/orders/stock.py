@@ -50,3 +50,8 @@ async def reserve_again(connection: DbConnection, order_id: int) -> bool:
     for variant_id, quantity in taken:
         await connection.execute(_RELEASE, {"variant": variant_id, "units": quantity})
     return False
+
+
+async def put_back(connection: DbConnection, variant_id: int, units: int) -> None:
+    """Units that came back (a refund whose goods return to the shelf)."""
+    await connection.execute(_RELEASE, {"variant": variant_id, "units": units})

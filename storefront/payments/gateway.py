@@ -8,11 +8,19 @@ from __future__ import annotations
 import logging
 
 import stripe
-from stripe.params import PaymentIntentCreateParams
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from storefront import twint
-from storefront.orders.models import PaymentStatus
-from storefront.orders.provider import IntentState, PaymentMovedOn, PaymentRequest, PaymentUnavailable
+from storefront.orders.models import PaymentStatus, RefundStatus
+from storefront.orders.provider import (
+    IntentState,
+    PaymentMovedOn,
+    PaymentRequest,
+    PaymentUnavailable,
+    RefundRefused,
+    RefundRequest,
+    RefundState,
+)
 from storefront.settings import Settings
 
 logger = logging.getLogger("storefront.payments")
@@ -60,6 +68,37 @@ def intent_state(intent: stripe.PaymentIntent) -> IntentState:
         error_code=(error.get("code") or error.get("type")) if error else None,
         error_message=message[:500] or None,
         client_secret=data.get("client_secret"),
+    )
+
+
+def refund_params(request: RefundRequest, environment: str) -> RefundCreateParams:
+    return {
+        "payment_intent": request.intent_id,
+        "amount": request.amount,
+        "reason": request.reason,
+        "metadata": {
+            "order_id": str(request.order_id),
+            "order_number": request.order_number,
+            "environment": environment,
+        },
+    }
+
+
+def refund_state(refund: stripe.Refund) -> RefundState:
+    """A Refund's status as Stripe reports it (https://docs.stripe.com/api/refunds/object#refund_object-status);
+    `requires_action` does not occur for TWINT and is read as pending."""
+    data = refund.to_dict()
+    try:
+        status = RefundStatus(data.get("status") or "pending")
+    except ValueError:
+        status = RefundStatus.PENDING
+    intent = data.get("payment_intent")
+    return RefundState(
+        id=refund.id,
+        intent_id=intent if isinstance(intent, str) or intent is None else intent.get("id"),
+        amount=int(data.get("amount") or 0),
+        status=status if status != RefundStatus.REQUESTED else RefundStatus.PENDING,
+        failure_reason=data.get("failure_reason"),
     )
 
 
@@ -111,6 +150,42 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise PaymentUnavailable(type(error).__name__) from error
         return intent_state(intent)
+
+    async def create_refund(self, request: RefundRequest) -> RefundState:
+        self._refuse_without_key()
+        try:
+            refund = await self.client.v1.refunds.create_async(
+                params=refund_params(request, self.environment),
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.InvalidRequestError as error:  # too much, too late, nothing left: asking again won't help
+            logger.warning("order %s: refund refused: %s", request.order_number, error.user_message or error.code)
+            raise RefundRefused(error.user_message or error.code or "refused") from error
+        except stripe.StripeError as error:
+            logger.warning(
+                "order %s: creating the refund failed: %s %s",
+                request.order_number,
+                type(error).__name__,
+                error.http_status,
+            )
+            raise PaymentUnavailable(type(error).__name__) from error
+        return refund_state(refund)
+
+    async def retrieve_refund(self, refund_id: str) -> RefundState:
+        self._refuse_without_key()
+        try:
+            return refund_state(await self.client.v1.refunds.retrieve_async(refund_id))
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(type(error).__name__) from error
+
+    async def refunds_of(self, intent_id: str) -> list[RefundState]:
+        """Every refund of a payment (a TWINT payment has a handful at most; one page of 100)."""
+        self._refuse_without_key()
+        try:
+            found = await self.client.v1.refunds.list_async(params={"payment_intent": intent_id, "limit": 100})
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(type(error).__name__) from error
+        return [refund_state(refund) for refund in found.data]
 
     def _refuse_without_key(self) -> None:
         if not self.configured:

@@ -24,9 +24,9 @@ WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # events carry whole objects; Stripe's are
 async def stripe_webhook(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
     answer = await handle_stripe_event(
         shop.database,
+        shop.payments,
         await request.body(),
         request.headers.get("stripe-signature"),
         shop.settings.stripe_webhook_secret or "",
-        shop.settings.env,
     )
     return Response({"message": answer.message}, status_code=answer.status_code, headers={"Cache-Control": "no-store"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 import stripe
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,7 +15,11 @@ from sqlalchemy.sql.dml import Insert
 
 from storefront.db import Database
 from storefront.orders.lifecycle import apply_in_transaction
-from storefront.payments.gateway import intent_state
+from storefront.orders.provider import PaymentUnavailable
+from storefront.orders.refunds import apply_refund_in_transaction
+from storefront.orders.timeline import Source
+from storefront.orders.views import order_id_of_intent
+from storefront.payments.gateway import StripeGateway, intent_state, refund_state
 from storefront.payments.models import ProcessedEvent
 from storefront.tables import table_of
 
@@ -30,6 +35,7 @@ PAYMENT_EVENTS = frozenset(
         "payment_intent.processing",
     }
 )
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +50,9 @@ def _record_event(database: Database) -> Insert:
 
 
 async def handle_stripe_event(
-    database: Database, payload: bytes, signature: str | None, secret: str, environment: str
+    database: Database, gateway: StripeGateway, payload: bytes, signature: str | None, secret: str
 ) -> WebhookAnswer:
+    environment = gateway.environment
     if not secret:
         logger.error("webhook refused: no STRIPE_WEBHOOK_SECRET is set, so no event can be verified")
         return WebhookAnswer(500, "webhook secret not configured")
@@ -54,6 +61,8 @@ async def handle_stripe_event(
     except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as error:
         logger.warning("webhook refused: %s", type(error).__name__)  # never the payload
         return WebhookAnswer(400, "signature verification failed")
+    if event.type in REFUND_EVENTS or event.type == "charge.refunded":
+        return await _handle_refund_event(database, event, gateway)
     if event.type not in PAYMENT_EVENTS:
         return WebhookAnswer(200, f"ignored {event.type}")
     intent: stripe.PaymentIntent = event.data.object
@@ -70,7 +79,7 @@ async def handle_stripe_event(
             )
             if recorded.rowcount == 0:
                 return WebhookAnswer(200, "already processed")
-            applied = await apply_in_transaction(connection, state)
+            applied = await apply_in_transaction(connection, state, Source.WEBHOOK)
     except Exception:
         logger.exception("webhook %s for order %s could not be applied; Stripe will retry", event.id, state.order_id)
         return WebhookAnswer(500, "not applied, retry later")
@@ -82,4 +91,38 @@ async def handle_stripe_event(
         applied.status,
         f" ({applied.note})" if applied.note else "",
     )
+    return WebhookAnswer(200, "ok")
+
+
+async def _handle_refund_event(database: Database, event: stripe.Event, gateway: StripeGateway) -> WebhookAnswer:
+    """A refund, the shop's own or one made in Stripe's dashboard. `refund.*` events carry the
+    refund; `charge.refunded` only says that the charge's refunds changed, so it is a reason to
+    read them from Stripe (https://docs.stripe.com/api/events/types#event_types-charge.refunded)."""
+    data = event.data.object.to_dict()
+    try:
+        if event.type == "charge.refunded":
+            intent_id = data.get("payment_intent")
+            if not isinstance(intent_id, str) or await order_id_of_intent(database, intent_id) is None:
+                return WebhookAnswer(200, "not a payment of this shop")
+            states = await gateway.refunds_of(intent_id)
+        else:
+            states = [refund_state(cast(stripe.Refund, event.data.object))]
+    except PaymentUnavailable:
+        return WebhookAnswer(503, "Stripe unavailable, retry later")
+    try:
+        async with database.write() as connection:
+            recorded = await connection.execute(
+                _record_event(database).values(
+                    event_id=event.id, type=event.type, order_id=None, received_at=dt.datetime.now(dt.UTC)
+                )
+            )
+            if recorded.rowcount == 0:
+                return WebhookAnswer(200, "already processed")
+            outcomes = [await apply_refund_in_transaction(connection, state, Source.WEBHOOK) for state in states]
+    except Exception:
+        logger.exception("webhook %s (%s) could not be applied; Stripe will retry", event.id, event.type)
+        return WebhookAnswer(500, "not applied, retry later")
+    if all(outcome is None for outcome in outcomes):
+        return WebhookAnswer(200, "not a payment of this shop")
+    logger.info("webhook %s %s: refunds %s", event.id, event.type, [str(o) for o in outcomes])
     return WebhookAnswer(200, "ok")

@@ -8,6 +8,7 @@ from storefront.cart.service import add_to_cart
 from storefront.orders.lifecycle import apply_payment_state
 from storefront.orders.models import OrderStatus
 from storefront.orders.placing import OrderRefused, place_order
+from storefront.orders.timeline import Source
 from storefront.orders.views import find_order, order_money, payments_to_refund
 from storefront.shipping import shipping_method
 from storefront.tokens import new_token
@@ -198,7 +199,11 @@ def test_a_second_succeeded_payment_is_due_back_never_fulfilled_twice(settings):
     ]
     money = with_database(settings, lambda db, _cat: order_money(db, order.id))
     assert (money.received, money.refund_due, money.kept) == (2 * order.total, order.total, 2 * order.total)
-    assert count(settings, "outbox_email") == 1  # one confirmation, for the one sale
+    # One confirmation for the one sale, and one notice to the shop.
+    assert query(settings.database_url, "SELECT kind FROM outbox_email ORDER BY id") == [
+        ("order_paid",),
+        ("owner_order_paid",),
+    ]
 
 
 def test_a_failed_or_cancelled_stray_payment_leaves_the_waiting_order_alone(settings):
@@ -224,7 +229,9 @@ def test_the_same_state_applied_ten_times_at_once_changes_the_order_once(setting
     order = waiting_order(settings, ("MUG", 2))
 
     async def storm(database, _catalog):
-        return await asyncio.gather(*(apply_payment_state(database, intent(order, "canceled")) for _ in range(10)))
+        return await asyncio.gather(
+            *(apply_payment_state(database, intent(order, "canceled"), Source.WEBHOOK) for _ in range(10))
+        )
 
     outcomes = with_database(settings, storm)
     assert sum(outcome.changed for outcome in outcomes) == 1
@@ -275,21 +282,23 @@ def test_a_paid_order_queues_one_confirmation_and_the_outbox_sends_it(settings, 
 
     order = paid_order(settings, ("MUG", 1))
     apply(settings, intent(order, "succeeded"))
-    assert count(settings, "outbox_email") == 1
+    assert count(settings, "outbox_email") == 2  # the customer's confirmation and the shop's notice
 
     async def send(database, _catalog):
-        sender = OutboxSender(database, "Storefront <shop@example.ch>", tmp_path)
+        sender = OutboxSender(database, "Storefront <shop@example.ch>", tmp_path, owner="orders@example.ch")
         return await sender.send_due(), await sender.send_due()
 
-    assert with_database(settings, send) == (1, 0)  # sent once
-    (eml,) = tmp_path.glob("*.eml")
-    message = message_from_bytes(eml.read_bytes())
-    assert message["To"] == "anna@example.ch"
+    assert with_database(settings, send) == (2, 0)  # each sent once
+    messages = [message_from_bytes(eml.read_bytes()) for eml in sorted(tmp_path.glob("*.eml"))]
+    (notice,) = [m for m in messages if m["To"] == "orders@example.ch"]
+    assert notice["Subject"] == f"Neue Bestellung {order.number}: CHF\xa031.00"
+    assert "Enamel Mug" in notice.get_payload(decode=True).decode()
+    (message,) = [m for m in messages if m["To"] == "anna@example.ch"]
     assert message["Subject"] == f"Ihre Bestellung {order.number}"  # the order was placed in German
     body = message.get_payload(decode=True).decode()
     assert "1 × Enamel Mug: CHF\xa022.00" in body
     assert "inkl. 8.1\xa0% MWST" in body
-    assert query(settings.database_url, "SELECT sent_at IS NOT NULL FROM outbox_email")[0][0]
+    assert query(settings.database_url, "SELECT sent_at IS NOT NULL FROM outbox_email") == [(True,), (True,)]
 
 
 def test_an_unpaid_order_sends_nothing(settings):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from storefront.db import Database
+from storefront.payments.gateway import StripeGateway
 from storefront.payments.webhooks import handle_stripe_event
 from storefront.sandbox.webhooks import signature_header
 from tests.support.db import cart_lines, count, order_status, stock
@@ -47,7 +48,9 @@ def test_one_event_delivered_ten_times_at_once_changes_the_order_once(client, se
         try:
             return await asyncio.gather(
                 *(
-                    handle_stripe_event(database, body.encode(), signature_header(body, secret), secret, "development")
+                    handle_stripe_event(
+                        database, StripeGateway(settings), body.encode(), signature_header(body, secret), secret
+                    )
                     for _ in range(10)
                 )
             )
@@ -140,7 +143,9 @@ def test_without_a_webhook_secret_no_event_is_taken(settings):
     async def unsigned():
         database = Database(settings.database_url)
         try:
-            return await handle_stripe_event(database, body.encode(), signature_header(body, ""), "", "development")
+            return await handle_stripe_event(
+                database, StripeGateway(settings), body.encode(), signature_header(body, ""), ""
+            )
         finally:
             await database.dispose()
 

@@ -13,6 +13,7 @@ from storefront.orders.lifecycle import Applied, apply_payment_state, record_pay
 from storefront.orders.models import PaymentStatus
 from storefront.orders.placing import Customer, PlacedOrder, place_order
 from storefront.orders.provider import IntentState
+from storefront.orders.timeline import Source
 from storefront.settings import Settings
 from storefront.shipping import shipping_method
 from storefront.tokens import new_token
@@ -66,8 +67,8 @@ def record(settings: Settings, order: PlacedOrder, state: IntentState) -> None:
     with_database(settings, lambda db, _cat: record_payment(db, order.id, state))
 
 
-def apply(settings: Settings, state: IntentState) -> Applied:
-    return with_database(settings, lambda db, _cat: apply_payment_state(db, state))
+def apply(settings: Settings, state: IntentState, source: Source = Source.WEBHOOK) -> Applied:
+    return with_database(settings, lambda db, _cat: apply_payment_state(db, state, source))
 
 
 def waiting_order(settings: Settings, *lines: tuple[str, int]) -> PlacedOrder:

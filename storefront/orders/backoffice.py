@@ -1,0 +1,374 @@
+"""Orders as the back office reads them: the list by tab (what to ship, what waits for payment,
+what needs attention…) with counts, search and pages, and one order with everything that
+happened to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true, union
+
+from storefront.db import Database
+from storefront.money import VatLine
+from storefront.orders.emails import outbox_t
+from storefront.orders.models import UNPAID, Fulfilment, OrderStatus, PaymentStatus, RefundStatus
+from storefront.orders.refunds import REFUND_WINDOW, lines_refunded
+from storefront.orders.timeline import TimelineEntry, read_timeline
+from storefront.orders.views import order_line_t, order_t, order_vat, payment_t, refund_t
+
+PAGE_SIZE = 25
+
+
+class Tab(StrEnum):
+    TO_SHIP = "to-ship"
+    WAITING = "waiting"
+    ATTENTION = "attention"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    ALL = "all"
+
+
+_PAID = order_t.c.status == OrderStatus.PAID.value
+_OPEN = order_t.c.fulfilment.in_([Fulfilment.OPEN.value, Fulfilment.READY_FOR_PICKUP.value])
+_HANDED_OVER = order_t.c.fulfilment.in_([Fulfilment.SHIPPED.value, Fulfilment.PICKED_UP.value])
+
+# Orders with money due back, a refund Stripe failed to pay out, or an e-mail that could not be sent.
+NEEDS_ATTENTION = union(
+    select(payment_t.c.order_id).where(payment_t.c.status == PaymentStatus.REFUND_DUE.value),
+    select(payment_t.c.order_id)
+    .join(refund_t, refund_t.c.payment_id == payment_t.c.id)
+    .where(refund_t.c.status == RefundStatus.FAILED.value),
+    select(outbox_t.c.order_id).where(outbox_t.c.sent_at.is_(None), outbox_t.c.last_error.is_not(None)),
+)
+_ATTENTION_IDS = select(NEEDS_ATTENTION.subquery().c.order_id)
+
+
+def tab_filter(tab: Tab) -> ColumnElement[bool]:
+    match tab:
+        case Tab.TO_SHIP:
+            return and_(_PAID, _OPEN)
+        case Tab.WAITING:
+            return order_t.c.status.in_([status.value for status in UNPAID])
+        case Tab.ATTENTION:
+            return order_t.c.id.in_(_ATTENTION_IDS)
+        case Tab.SHIPPED:
+            return and_(_PAID, _HANDED_OVER)
+        case Tab.CANCELLED:
+            return order_t.c.status == OrderStatus.CANCELLED.value
+        case Tab.ALL:
+            return true()
+
+
+def _search(query: str) -> ColumnElement[bool]:
+    words = query.strip().lower()
+    number = words.lstrip("#")
+    conditions = [
+        func.lower(order_t.c.name).contains(words, autoescape=True),
+        func.lower(order_t.c.email).contains(words, autoescape=True),
+    ]
+    if number.isdigit():
+        conditions.append(order_t.c.number == number)
+    return or_(*conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    number: str
+    created_at: dt.datetime
+    name: str
+    email: str
+    total: int
+    status: OrderStatus
+    fulfilment: Fulfilment
+    shipping_method: str
+    needs_attention: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OrderList:
+    tab: Tab
+    query: str
+    page: int
+    rows: list[OrderRow]
+    counts: dict[Tab, int]
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+_COUNTS = select(order_t.c.status, order_t.c.fulfilment, func.count()).group_by(order_t.c.status, order_t.c.fulfilment)
+_ATTENTION_COUNT = select(func.count()).select_from(NEEDS_ATTENTION.subquery())
+_LIST_COLUMNS = (
+    order_t.c.id,
+    order_t.c.number,
+    order_t.c.created_at,
+    order_t.c.name,
+    order_t.c.email,
+    order_t.c.total,
+    order_t.c.status,
+    order_t.c.fulfilment,
+    order_t.c.shipping_method,
+)
+
+
+async def list_orders(database: Database, tab: Tab, query: str = "", page: int = 1) -> OrderList:
+    """Newest first, a page at a time; the counts are the whole tab's, whatever the search."""
+    listing: Select[Any] = select(*_LIST_COLUMNS).where(tab_filter(tab))
+    if query.strip():
+        listing = listing.where(_search(query))
+    listing = listing.order_by(order_t.c.id.desc()).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    async with database.read() as connection:
+        found = (await connection.execute(listing)).all()
+        counts = _tab_counts((await connection.execute(_COUNTS)).all())
+        counts[Tab.ATTENTION] = int(await connection.scalar(_ATTENTION_COUNT) or 0)
+        ids = [row.id for row in found[:PAGE_SIZE]]
+        flagged = set(
+            (await connection.execute(_ATTENTION_IDS.where(NEEDS_ATTENTION.subquery().c.order_id.in_(ids)))).scalars()
+            if ids
+            else ()
+        )
+    rows = [
+        OrderRow(
+            id=row.id,
+            number=row.number,
+            created_at=row.created_at,
+            name=row.name,
+            email=row.email,
+            total=row.total,
+            status=OrderStatus(row.status),
+            fulfilment=Fulfilment(row.fulfilment),
+            shipping_method=row.shipping_method,
+            needs_attention=row.id in flagged,
+        )
+        for row in found[:PAGE_SIZE]
+    ]
+    return OrderList(tab, query.strip(), page, rows, counts, has_next=len(found) > PAGE_SIZE)
+
+
+def _tab_counts(groups: Any) -> dict[Tab, int]:
+    counts = dict.fromkeys(Tab, 0)
+    for status, fulfilment, count in groups:
+        counts[Tab.ALL] += count
+        if status in (OrderStatus.PENDING_PAYMENT.value, OrderStatus.PAYMENT_FAILED.value):
+            counts[Tab.WAITING] += count
+        elif status == OrderStatus.CANCELLED.value:
+            counts[Tab.CANCELLED] += count
+        elif fulfilment in (Fulfilment.SHIPPED.value, Fulfilment.PICKED_UP.value):
+            counts[Tab.SHIPPED] += count
+        else:
+            counts[Tab.TO_SHIP] += count
+    return counts
+
+
+# --- one order ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineDetail:
+    id: int
+    sku: str
+    product_name: str
+    variant_label: str
+    unit_price: int
+    quantity: int
+    vat_rate: str
+    refunded: int  # units a refund covers
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def refundable(self) -> int:
+        return self.quantity - self.refunded
+
+
+@dataclass(frozen=True, slots=True)
+class RefundDetail:
+    id: int
+    refund_id: str | None
+    amount: int
+    status: RefundStatus
+    reason: str
+    requested_by: str
+    failure_reason: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDetail:
+    id: int
+    intent_id: str
+    amount: int
+    status: PaymentStatus
+    created_at: dt.datetime
+    error: str | None
+    refunds: list[RefundDetail]
+
+    @property
+    def left_to_refund(self) -> int:
+        counting = (RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+        return self.amount - sum(refund.amount for refund in self.refunds if refund.status in counting)
+
+    @property
+    def refund_deadline(self) -> dt.datetime:
+        return self.created_at + REFUND_WINDOW
+
+    @property
+    def refundable(self) -> bool:
+        return (
+            self.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE)
+            and self.left_to_refund > 0
+            and dt.datetime.now(dt.UTC) <= self.refund_deadline
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetail:
+    id: int
+    number: str
+    status: OrderStatus
+    fulfilment: Fulfilment
+    tracking_number: str | None
+    created_at: dt.datetime
+    email: str
+    name: str
+    phone: str | None
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    language: str
+    shipping_method: str
+    shipping_price: int
+    subtotal: int
+    total: int
+    lines: list[LineDetail]
+    payments: list[PaymentDetail]
+    vat_lines: list[VatLine]
+    timeline: list[TimelineEntry]
+
+    @property
+    def paying_payment(self) -> PaymentDetail | None:
+        """The payment that paid the order (refunds for goods come from it)."""
+        paid = [p for p in self.payments if p.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)]
+        return paid[-1] if paid else None
+
+    @property
+    def due_back(self) -> list[PaymentDetail]:
+        return [p for p in self.payments if p.status == PaymentStatus.REFUND_DUE and p.left_to_refund > 0]
+
+    @property
+    def refunded(self) -> int:
+        return sum(r.amount for p in self.payments for r in p.refunds if r.status == RefundStatus.SUCCEEDED)
+
+    @property
+    def unpaid(self) -> bool:
+        return self.status in UNPAID
+
+
+_ORDER = select(order_t).where(order_t.c.number == bindparam("number"))
+_LINES = (
+    select(
+        order_line_t.c.id,
+        order_line_t.c.sku,
+        order_line_t.c.product_name,
+        order_line_t.c.variant_label,
+        order_line_t.c.unit_price,
+        order_line_t.c.quantity,
+        order_line_t.c.vat_rate,
+        order_line_t.c.vat_class,
+    )
+    .where(order_line_t.c.order_id == bindparam("order"))
+    .order_by(order_line_t.c.id)
+)
+_PAYMENTS = select(payment_t).where(payment_t.c.order_id == bindparam("order")).order_by(payment_t.c.id)
+_REFUNDS = (
+    select(refund_t)
+    .join(payment_t, payment_t.c.id == refund_t.c.payment_id)
+    .where(payment_t.c.order_id == bindparam("order"))
+    .order_by(refund_t.c.id)
+)
+
+
+async def order_detail(database: Database, number: str, owner_address: str) -> OrderDetail | None:
+    async with database.read() as connection:
+        order = (await connection.execute(_ORDER, {"number": number})).one_or_none()
+        if order is None:
+            return None
+        lines = (await connection.execute(_LINES, {"order": order.id})).all()
+        payments = (await connection.execute(_PAYMENTS, {"order": order.id})).all()
+        refunds = (await connection.execute(_REFUNDS, {"order": order.id})).all()
+        refunded_units = await lines_refunded(connection, order.id)
+    timeline = await read_timeline(database, order.id, owner_address)
+    refund_details: dict[int, list[RefundDetail]] = {}
+    for refund in refunds:
+        refund_details.setdefault(refund.payment_id, []).append(
+            RefundDetail(
+                id=refund.id,
+                refund_id=refund.refund_id,
+                amount=refund.amount,
+                status=RefundStatus(refund.status),
+                reason=refund.reason,
+                requested_by=refund.requested_by,
+                failure_reason=refund.failure_reason,
+                created_at=refund.created_at,
+            )
+        )
+    return OrderDetail(
+        id=order.id,
+        number=order.number,
+        status=OrderStatus(order.status),
+        fulfilment=Fulfilment(order.fulfilment),
+        tracking_number=order.tracking_number,
+        created_at=order.created_at,
+        email=order.email,
+        name=order.name,
+        phone=order.phone,
+        street=order.street,
+        postal_code=order.postal_code,
+        city=order.city,
+        country=order.country,
+        language=order.language,
+        shipping_method=order.shipping_method,
+        shipping_price=order.shipping_price,
+        subtotal=order.subtotal,
+        total=order.total,
+        lines=[
+            LineDetail(
+                id=line.id,
+                sku=line.sku,
+                product_name=line.product_name,
+                variant_label=line.variant_label,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                vat_rate=line.vat_rate,
+                refunded=refunded_units.get(line.id, 0),
+            )
+            for line in lines
+        ],
+        payments=[
+            PaymentDetail(
+                id=payment.id,
+                intent_id=payment.intent_id,
+                amount=payment.amount,
+                status=PaymentStatus(payment.status),
+                created_at=payment.created_at,
+                error=payment.last_error_message,
+                refunds=refund_details.get(payment.id, []),
+            )
+            for payment in payments
+        ],
+        vat_lines=order_vat(
+            ((line.unit_price * line.quantity, line.vat_class) for line in lines),
+            order.shipping_price,
+            order.created_at.date(),
+        ),
+        timeline=timeline,
+    )
