@@ -25,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from storefront import twint
+from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_page, delete_line, update_line
 from storefront.catalog.routes import catalog_page, product_page
@@ -36,9 +37,10 @@ from storefront.errors import html_exception_handler
 from storefront.i18n import LANGUAGE_COOKIE, current_language, gettext, ngettext, use_language_of
 from storefront.legal import legal_page
 from storefront.logs import install_redaction
-from storefront.money import format_chf, format_rate
+from storefront.money import SWISS_TIME, format_chf, format_rate
 from storefront.orders.emails import OutboxSender
 from storefront.orders.reconciler import INTERVAL_S, reconcile
+from storefront.orders.refunds import settle_refunds
 from storefront.orders.routes import order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import StripeGateway
 from storefront.payments.routes import stripe_webhook
@@ -63,6 +65,8 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
         env.lstrip_blocks = True
         env.filters["chf"] = lambda rappen, whole=False: format_chf(rappen, current_language(), whole=whole)
         env.filters["rate"] = format_rate
+        env.filters["localtime"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y %H:%M")
+        env.filters["localdate"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y")
         env.globals["asset_url"] = assets.url
         env.globals["twint"] = twint
 
@@ -125,7 +129,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         payments=StripeGateway(settings),
     )
     outbox = OutboxSender(
-        database, f"{settings.shop_name} <{settings.company_email}>", Path(settings.outbox_dir), settings.smtp_url
+        database,
+        f"{settings.shop_name} <{settings.company_email}>",
+        Path(settings.outbox_dir),
+        settings.smtp_url,
+        owner=settings.notify_address,
     ).periodic()
     window = dt.timedelta(minutes=settings.twint_window_minutes)
 
@@ -133,6 +141,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         report = await reconcile(database, shop.payments, window)
         if report.outcomes:
             logger.info("reconciler: %s", report.outcomes)
+        refunds = await settle_refunds(database, shop.payments)
+        if refunds:
+            logger.info("reconciler, refunds: %s", refunds)
 
     # Every minute in each worker, the first round a while after start-up.
     reconciling = Periodic("reconciler", reconcile_round, INTERVAL_S, first_delay_s=INTERVAL_S)
@@ -160,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             order_status,
             healthz,
             serve_asset,
+            admin_router,
         ],
         plugins=[HTMXPlugin(), SQLAlchemyPlugin(config=alchemy), StorefrontCLIPlugin()],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,8 @@ from storefront.settings import ROOT
 
 if TYPE_CHECKING:
     from litestar import Litestar
+
+    from storefront.db import Database
 
 DEMO_CATALOG = ROOT / "storefront" / "catalog" / "demo.csv"
 
@@ -87,6 +91,87 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
                 raise click.ClickException(f"order {order_number} is not an unpaid order of this shop")
             if order_number is None:
                 click.echo(f"{report.checked} unpaid order(s) older than {older_than_minutes} min checked")
+
+        @cli.group(help="Back-office accounts (owner: everything; staff: orders, shipping and stock).")
+        def staff() -> None:
+            pass
+
+        def read_password(password_stdin: bool) -> str:
+            if password_stdin:
+                return sys.stdin.readline().rstrip("\r\n")
+            return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+        def run_account_command(app: Litestar, work: Callable[[Database], Awaitable[str]]) -> None:
+            from storefront.admin.accounts import AccountError
+
+            database = app.state.shop.database
+
+            async def run() -> str:
+                try:
+                    return await work(database)
+                finally:
+                    await database.dispose()
+
+            try:
+                click.echo(asyncio.run(run()))
+            except AccountError as error:
+                raise click.ClickException(str(error)) from None
+
+        @staff.command(name="add", help="Create an account; the password is asked for (or read from stdin).")
+        @click.argument("email")
+        @click.option("--role", type=click.Choice(["owner", "staff"]), required=True)
+        @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+        def staff_add(app: Litestar, email: str, role: str, password_stdin: bool) -> None:
+            from storefront.admin.accounts import add_account
+            from storefront.admin.models import Role
+
+            password = read_password(password_stdin)
+
+            async def work(database: Database) -> str:
+                member = await add_account(database, email, Role(role), password)
+                return f"{member.email}: {member.role.value} account created; sign in at /admin"
+
+            run_account_command(app, work)
+
+        @staff.command(name="list", help="Every account with its role and open sessions.")
+        def staff_list(app: Litestar) -> None:
+            from storefront.admin.accounts import list_accounts
+
+            async def work(database: Database) -> str:
+                rows = await list_accounts(database)
+                if not rows:
+                    return "no accounts yet: python -m storefront staff add EMAIL --role owner"
+                return "\n".join(
+                    f"{email}  {role.value:<5}  added {added:%Y-%m-%d}  {sessions} open session(s)"
+                    for email, role, added, sessions in rows
+                )
+
+            run_account_command(app, work)
+
+        @staff.command(name="remove", help="Remove an account and end its sessions (never the last owner).")
+        @click.argument("email")
+        def staff_remove(app: Litestar, email: str) -> None:
+            from storefront.admin.accounts import remove_account
+
+            async def work(database: Database) -> str:
+                await remove_account(database, email)
+                return f"{email}: removed"
+
+            run_account_command(app, work)
+
+        @staff.command(name="password", help="Set a new password; every session of the account ends.")
+        @click.argument("email")
+        @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+        def staff_password(app: Litestar, email: str, password_stdin: bool) -> None:
+            from storefront.admin.accounts import set_password
+
+            password = read_password(password_stdin)
+
+            async def work(database: Database) -> str:
+                ended = await set_password(database, email, password)
+                return f"{email}: password changed, {ended} session(s) ended"
+
+            run_account_command(app, work)
 
         @cli.group(help="The demo shop.")
         def demo() -> None:

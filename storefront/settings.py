@@ -57,6 +57,12 @@ class Settings:
     outbox_dir: str = str(VAR_DIR / "outbox")
     twint_window_minutes: int = 15  # unpaid orders older than this are settled by the reconciler
     free_shipping_from: int = 100_00  # Rappen: orders of this much or more ship free
+    order_email: str | None = None  # where the shop is told of each paid order; unset: company_email
+    staff_session_hours: int = 12  # a back-office session ends after this long without a request
+
+    @property
+    def notify_address(self) -> str:
+        return self.order_email or self.company_email
 
     @property
     def production(self) -> bool:
@@ -90,6 +96,8 @@ class Settings:
             outbox_dir=reader.optional("STOREFRONT_OUTBOX_DIR") or str(VAR_DIR / "outbox"),
             twint_window_minutes=reader.integer("STOREFRONT_TWINT_WINDOW_MINUTES", 15, low=1, high=7 * 24 * 60),
             free_shipping_from=reader.chf("STOREFRONT_FREE_SHIPPING_FROM", 100_00),
+            order_email=reader.email("STOREFRONT_ORDER_EMAIL"),
+            staff_session_hours=reader.integer("STOREFRONT_STAFF_SESSION_HOURS", 12, low=1, high=24 * 30),
         )
         if production:
             settings.refuse_insecure_production()
@@ -136,6 +144,12 @@ class _Reader:
     def optional(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
         return value or None
+
+    def email(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None and ("@" not in value or any(c.isspace() for c in value)):
+            raise SettingsError(f"{name}: {value!r} is not an e-mail address")
+        return value
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self.optional(name) or default

@@ -1,0 +1,385 @@
+"""The back office under `/admin`: sign-in, the orders list and an order's page with its actions
+(ship, pick-up, cancel, refund). Pages are server-rendered and every action is a form that posts
+and redirects; htmx only spares page loads in the orders list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import Redirect, Template
+
+from storefront.admin import accounts
+from storefront.admin.accounts import AccountError, SignedIn, StaffMember, Throttled
+from storefront.admin.auth import (
+    ADMIN_PATH,
+    expired_cookie,
+    owner_only,
+    provide_staff,
+    safe_next,
+    session_cookie,
+    signed_in,
+    to_sign_in,
+)
+from storefront.i18n import N_
+from storefront.i18n import gettext as _
+from storefront.money import parse_chf
+from storefront.orders.backoffice import OrderDetail, Tab, list_orders, order_detail
+from storefront.orders.fulfilment import FulfilmentError, fulfil, tracking_number
+from storefront.orders.lifecycle import CancelRefused, cancel_order
+from storefront.orders.models import Fulfilment
+from storefront.orders.refunds import RefundError, request_refund
+from storefront.rendering import NO_STORE, render
+from storefront.shop import Shop
+from storefront.tokens import new_token
+
+HEADERS = {**NO_STORE, "X-Robots-Tag": "noindex"}
+# What a finished action says on the page it leads back to (only these; never text from the address).
+DONE = {
+    "shipped": N_("Marked as shipped. The customer gets an e-mail with the tracking link."),
+    "ready": N_("Marked as ready for pick-up. The customer gets an e-mail."),
+    "picked-up": N_("Marked as picked up."),
+    "cancelled": N_("The order is cancelled and its stock is back."),
+    "refund": N_("The refund was sent to Stripe. It shows as pending until Stripe has paid it out."),
+    "refund-retry": N_("Stripe could not be reached. The refund is kept and will be sent again within minutes."),
+    "refund-failed": N_("Stripe refused the refund. See the payment below."),
+    "password": N_("Your password is changed. Every other session of your account has ended."),
+}
+
+
+def _page(shop: Shop, request: Request[Any, Any, Any], template: str, **context: Any) -> Template:
+    context.setdefault("headers", HEADERS)
+    context.setdefault("staff", getattr(request.state, "staff", None))
+    return render(shop.settings, request, template, cart=None, **context)
+
+
+def _address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- signing in ------------------------------------------------------------------------------------
+
+
+@get("/sign-in", name="admin_sign_in", opt={"anonymous": True})
+async def sign_in_page(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    next_page: Annotated[str | None, Parameter(query="next")] = None,
+) -> Template:
+    return _page(shop, request, "admin/sign_in.html", next_page=safe_next(next_page), email="")
+
+
+@post("/sign-in", name="admin_sign_in_post", status_code=303, opt={"anonymous": True})
+async def sign_in(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template | Redirect:
+    form = await request.form()
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    next_page = safe_next(str(form.get("next") or ""))
+    outcome = await accounts.sign_in(shop.database, email, password, _address(request))
+    if isinstance(outcome, SignedIn):
+        old = request.cookies.get("storefront_staff")
+        if old:
+            await accounts.end_session(shop.database, old)
+        return Redirect(next_page, status_code=303, cookies=[session_cookie(shop.settings, outcome.token)])
+    if isinstance(outcome, Throttled):
+        minutes = max(1, round(outcome.retry_after.total_seconds() / 60))
+        error = _("Too many failed sign-ins. Please wait %(minutes)s min and try again.") % {"minutes": minutes}
+        status, extra = 429, {"Retry-After": str(int(outcome.retry_after.total_seconds()) + 1)}
+    else:
+        error, status, extra = _("The e-mail address or the password is wrong."), 400, {}
+    return _page(
+        shop,
+        request,
+        "admin/sign_in.html",
+        status_code=status,
+        headers={**HEADERS, **extra},
+        next_page=next_page,
+        email=email,
+        error=error,
+    )
+
+
+@post("/sign-out", name="admin_sign_out", status_code=303)
+async def sign_out(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Redirect:
+    token = request.cookies.get("storefront_staff")
+    if token:
+        await accounts.end_session(shop.database, token)
+    return Redirect("/admin/sign-in", status_code=303, cookies=[expired_cookie(shop.settings)])
+
+
+@get("/", name="admin_home")
+async def admin_home() -> Redirect:
+    return Redirect("/admin/orders", status_code=303)
+
+
+@get("/account", name="admin_account")
+async def account_page(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], done: FromQuery[str | None] = None
+) -> Template:
+    return _page(shop, request, "admin/account.html", done=_(DONE[done]) if done in DONE else None)
+
+
+@post("/account/password", name="admin_password", status_code=303)
+async def change_password(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: StaffMember
+) -> Template | Redirect:
+    form = await request.form()
+    current, new, repeated = (str(form.get(name) or "") for name in ("current", "new", "repeat"))
+    error = None
+    if not await accounts.verify_password(shop.database, staff, current):
+        error = _("Your current password is wrong.")
+    elif new != repeated:
+        error = _("The two new passwords differ.")
+    else:
+        try:
+            await accounts.set_password(shop.database, staff.email, new, keep_session=staff.session_hash)
+        except AccountError as problem:
+            error = problem.translated()
+    if error:
+        return _page(shop, request, "admin/account.html", status_code=400, error=error)
+    return Redirect("/admin/account?done=password", status_code=303)
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+
+@get("/orders", name="admin_orders")
+async def orders_page(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    tab: FromQuery[str] = Tab.TO_SHIP.value,
+    q: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
+) -> Template:
+    chosen = Tab(tab) if tab in Tab._value2member_map_ else Tab.TO_SHIP
+    listing = await list_orders(shop.database, chosen, q[:100], max(1, min(page, 10_000)))
+    return _page(shop, request, "admin/orders.html", listing=listing, tabs=TABS)
+
+
+TABS = (
+    (Tab.TO_SHIP, N_("To ship")),
+    (Tab.WAITING, N_("Waiting for payment")),
+    (Tab.ATTENTION, N_("Needs attention")),
+    (Tab.SHIPPED, N_("Shipped")),
+    (Tab.CANCELLED, N_("Cancelled")),
+    (Tab.ALL, N_("All")),
+)
+
+
+async def _order(shop: Shop, number: str) -> OrderDetail:
+    order = await order_detail(shop.database, number, shop.settings.notify_address)
+    if order is None:
+        raise NotFoundException()
+    return order
+
+
+def _order_page(
+    shop: Shop, request: Request[Any, Any, Any], order: OrderDetail, *, status_code: int = 200, **context: Any
+) -> Template:
+    return _page(
+        shop,
+        request,
+        "admin/order.html",
+        status_code=status_code,
+        order=order,
+        refund_key=new_token(),
+        pickup_address=f"{shop.settings.company}, {shop.settings.company_address}",
+        **context,
+    )
+
+
+@get("/orders/{number:str}", name="admin_order")
+async def order_page(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    number: FromPath[str],
+    done: FromQuery[str | None] = None,
+) -> Template:
+    order = await _order(shop, number)
+    return _order_page(shop, request, order, done=_(DONE[done]) if done in DONE else None)
+
+
+def _back(number: str, done: str) -> Redirect:
+    return Redirect(f"/admin/orders/{number}?done={done}", status_code=303)
+
+
+async def _refused(shop: Shop, request: Request[Any, Any, Any], number: str, message: str, **context: Any) -> Template:
+    """The order page again with what went wrong (already translated) and what was typed."""
+    return _order_page(shop, request, await _order(shop, number), status_code=409, error=message, **context)
+
+
+@post("/orders/{number:str}/ship", name="admin_ship", status_code=303)
+async def ship(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    form = await request.form()
+    raw = str(form.get("tracking") or "")
+    try:
+        await fulfil(shop.database, order.id, Fulfilment.SHIPPED, staff.email, tracking=tracking_number(raw))
+    except FulfilmentError as error:
+        return await _refused(shop, request, number, error.translated(), tracking=raw)
+    return _back(number, "shipped")
+
+
+@post("/orders/{number:str}/ready-for-pickup", name="admin_ready", status_code=303)
+async def ready_for_pickup(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    address = f"{shop.settings.company}, {shop.settings.company_address}"
+    try:
+        await fulfil(shop.database, order.id, Fulfilment.READY_FOR_PICKUP, staff.email, pickup_address=address)
+    except FulfilmentError as error:
+        return await _refused(shop, request, number, error.translated())
+    return _back(number, "ready")
+
+
+@post("/orders/{number:str}/picked-up", name="admin_picked_up", status_code=303)
+async def picked_up(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    try:
+        await fulfil(shop.database, order.id, Fulfilment.PICKED_UP, staff.email)
+    except FulfilmentError as error:
+        return await _refused(shop, request, number, error.translated())
+    return _back(number, "picked-up")
+
+
+@post("/orders/{number:str}/cancel", name="admin_cancel", status_code=303)
+async def cancel(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    try:
+        await cancel_order(shop.database, shop.payments, order.id, staff.email)
+    except CancelRefused as error:
+        return await _refused(shop, request, number, error.translated())
+    return _back(number, "cancelled")
+
+
+def _quantities(form: FormMultiDict, order: OrderDetail) -> dict[int, int]:
+    chosen = {}
+    for line in order.lines:
+        raw = str(form.get(f"line-{line.id}") or "0").strip() or "0"
+        if not raw.isdigit() or len(raw) > 6:
+            raise RefundError("Enter whole numbers of units to refund.")
+        chosen[line.id] = int(raw)
+    return chosen
+
+
+@post("/orders/{number:str}/refunds", name="admin_refund", status_code=303, guards=[owner_only])
+async def refund(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    form = await request.form()
+    what = str(form.get("what") or "items")
+    try:
+        lines, amount, delivery = None, None, False
+        if what == "items":
+            lines, delivery = _quantities(form, order), form.get("delivery") == "yes"
+        elif what == "amount":
+            try:
+                amount = parse_chf(str(form.get("amount") or ""))
+            except ValueError:
+                raise RefundError("Enter the amount in CHF, such as 12.50.") from None
+        elif what != "all":
+            raise RefundError("Choose what to refund: items, an amount or everything left.")
+        outcome = await request_refund(
+            shop.database,
+            shop.payments,
+            order.id,
+            key=str(form.get("key") or "")[:64] or new_token(),
+            actor=staff.email,
+            reason=str(form.get("reason") or "")[:150],
+            lines=lines,
+            delivery=delivery,
+            amount=amount,
+            restock=form.get("restock") == "yes",
+        )
+    except RefundError as error:
+        return await _refused(shop, request, number, error.translated(), refund_form=dict(form))
+    return _back(number, _refund_done(outcome.status.value))
+
+
+def _refund_done(status: str) -> str:
+    return {"failed": "refund-failed", "requested": "refund-retry"}.get(status, "refund")
+
+
+@post(
+    "/orders/{number:str}/payments/{payment_id:int}/refund",
+    name="admin_refund_payment",
+    status_code=303,
+    guards=[owner_only],
+)
+async def refund_payment(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+    payment_id: FromPath[int],
+) -> Template | Redirect:
+    """Money that came in but must go back (paid twice, or paid after the order was cancelled and
+    its stock was gone): all of it, in one click."""
+    order = await _order(shop, number)
+    if payment_id not in {payment.id for payment in order.due_back}:
+        return await _refused(shop, request, number, _("This payment is not due back."))
+    form = await request.form()
+    try:
+        outcome = await request_refund(
+            shop.database,
+            shop.payments,
+            order.id,
+            key=str(form.get("key") or "")[:64] or new_token(),
+            actor=staff.email,
+            reason="paid twice or too late; the order does not keep this payment",
+            payment_id=payment_id,
+        )
+    except RefundError as error:
+        return await _refused(shop, request, number, error.translated())
+    return _back(number, _refund_done(outcome.status.value))
+
+
+admin_router = Router(
+    path=ADMIN_PATH,
+    route_handlers=[
+        sign_in_page,
+        sign_in,
+        sign_out,
+        admin_home,
+        account_page,
+        change_password,
+        orders_page,
+        order_page,
+        ship,
+        ready_for_pickup,
+        picked_up,
+        cancel,
+        refund,
+        refund_payment,
+    ],
+    guards=[signed_in],
+    dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},
+    exception_handlers={NotAuthorizedException: to_sign_in},
+    include_in_schema=False,
+)

@@ -1,0 +1,592 @@
+"""The back office through HTTP, against a real sandbox: signing in (throttled, sessions that end),
+roles, the orders list and page, shipping and pick-up, cancelling an unpaid order, and refunds
+through Stripe, including a double click and refunds made in Stripe's dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from storefront.admin.accounts import add_account
+from storefront.admin.models import Role
+from storefront.app import create_app
+from storefront.db import Database
+from storefront.i18n import LANGUAGE_COOKIE
+from storefront.orders.lifecycle import apply_payment_state, start_payment
+from storefront.orders.timeline import Source
+from storefront.payments.gateway import StripeGateway
+from storefront.sandbox.app import create_sandbox_app
+from storefront.sandbox.base import Call
+from storefront.sandbox.faults import set_switches
+from storefront.settings import Settings
+from tests.support.db import execute, order_status, payments, query, stock, with_database
+from tests.support.factories import fill_cart, place
+from tests.support.http import HTMX, csrf, serve, text_of
+from tests.support.sandbox import SECRET_KEY, WEBHOOK_SECRET, Sandbox
+from tests.support.webhooks import deliver
+
+OWNER = "owner@example.ch"
+STAFF = "staff@example.ch"
+PASSWORD = "Velo-Kaffee-Zug-42"
+
+
+@pytest.fixture(scope="module")
+def stripe_sandbox() -> Iterator[Sandbox]:
+    app = create_sandbox_app()
+    with serve(app) as url:
+        yield Sandbox(url=url, store=app.state.sandbox_store)
+
+
+@pytest.fixture
+def shop_settings(settings: Settings, stripe_sandbox: Sandbox) -> Settings:
+    set_switches(stripe_sandbox.store, refund_delay_s=0.0, refund_fails=False)
+    shop = dataclasses.replace(settings, stripe_secret_key=SECRET_KEY, stripe_api_base=stripe_sandbox.url)
+    with_database(shop, lambda db, _c: add_account(db, OWNER, Role.OWNER, PASSWORD))
+    with_database(shop, lambda db, _c: add_account(db, STAFF, Role.STAFF, PASSWORD))
+    return shop
+
+
+@pytest.fixture
+def app_client(shop_settings: Settings) -> Iterator[TestClient[Any]]:
+    with TestClient(app=create_app(shop_settings)) as client:
+        client.cookies.set(LANGUAGE_COOKIE, "en")  # the words the assertions read
+        yield client
+
+
+def sign_in(client: TestClient[Any], email: str = OWNER, password: str = PASSWORD, **headers: str) -> Any:
+    return client.post(
+        "/admin/sign-in",
+        data={"_csrf_token": csrf(client), "email": email, "password": password, "next": "/admin/orders"},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def post(client: TestClient[Any], path: str, **fields: Any) -> Any:
+    return client.post(path, data={"_csrf_token": csrf(client), **fields}, follow_redirects=False)
+
+
+def paid(settings: Settings, sandbox: Sandbox, *lines: tuple[str, int], method: str = "a_post") -> Any:
+    """An order paid through the sandbox: its PaymentIntent created by the shop, authorised in TWINT."""
+    order = place(settings, fill_cart(settings, *lines), method)
+    gateway = StripeGateway(settings)
+    assert with_database(settings, lambda db, _c: start_payment(db, gateway, order.id))
+    (intent_id,) = [row[0] for row in payments(settings, order.id)]
+    sandbox.customer_confirms(intent_id)
+    sandbox.authorize(intent_id)
+
+    async def learn(database: Database, _catalog: Any) -> None:
+        await apply_payment_state(database, await gateway.retrieve_intent(intent_id), Source.WEBHOOK)
+
+    with_database(settings, learn)
+    assert order_status(settings, order.id) == "paid"
+    return order
+
+
+def forward_events(client: TestClient[Any], sandbox: Sandbox, object_id: str) -> list[int]:
+    """Deliver the sandbox's events about an object to the shop, signed, as Stripe would."""
+    return [deliver(client, e, WEBHOOK_SECRET).status_code for e in sandbox.events_for(object_id)]
+
+
+# --- signing in ----------------------------------------------------------------------------------------
+
+
+def test_every_back_office_route_refuses_a_visitor_without_a_session(app_client):
+    """Found by walking the app's routes, so a new page cannot be forgotten."""
+    routes = [
+        (route.path, method)
+        for route in app_client.app.routes
+        if route.path.startswith("/admin")
+        for method in getattr(route, "methods", ())
+        if method not in {"HEAD", "OPTIONS"}
+    ]
+    assert len(routes) >= 12
+    open_to_all = {("/admin/sign-in", "GET"), ("/admin/sign-in", "POST")}
+    for path, method in routes:
+        concrete = re.sub(r"\{[^}:]+:int\}", "1", re.sub(r"\{[^}]+\}", "10042", path))
+        response = app_client.request(
+            method,
+            concrete,
+            data={"_csrf_token": csrf(app_client)} if method == "POST" else None,
+            follow_redirects=False,
+        )
+        if (path, method) in open_to_all:
+            assert response.status_code in {200, 400}, (path, method)
+            continue
+        assert response.status_code == 303, (path, method, response.status_code)
+        assert response.headers["location"].startswith("/admin/sign-in?next=/admin"), (path, method)
+
+
+def test_signing_in_sets_a_strict_cookie_for_the_back_office_only(app_client):
+    answer = sign_in(app_client)
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/orders"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
+    assert "secure" not in cookie  # development; production sets Secure (settings test)
+    page = app_client.get("/admin/orders")
+    assert page.status_code == 200 and "owner@example.ch" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert app_client.get("/admin").headers.get("location") is None  # followed to the orders list
+
+
+def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(app_client, caplog):
+    wrong_password = sign_in(app_client, OWNER, "not-the-password")
+    unknown = sign_in(app_client, "nobody@example.ch", PASSWORD)
+    assert wrong_password.status_code == unknown.status_code == 400
+    assert text_of(wrong_password.text).count("The e-mail address or the password is wrong.") == 1
+    assert text_of(unknown.text).count("The e-mail address or the password is wrong.") == 1
+    assert "storefront_staff" not in app_client.cookies
+
+
+def test_five_failures_slow_down_the_next_attempt_even_with_the_right_password(app_client, shop_settings):
+    for _ in range(5):
+        assert sign_in(app_client, OWNER, "guess-" + "x" * 10).status_code == 400
+    throttled = sign_in(app_client, OWNER, PASSWORD)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+    assert "storefront_staff" not in app_client.cookies
+    # Another address is slowed down too for this account; once the delay is over, the right password works.
+    execute(
+        shop_settings.database_url,
+        "UPDATE sign_in_failure SET at = :at",
+        at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2),
+    )
+    assert sign_in(app_client, OWNER, PASSWORD).status_code == 303
+    assert query(shop_settings.database_url, "SELECT count(*) FROM sign_in_failure WHERE email = :e", e=OWNER) == [(0,)]
+
+
+def test_failures_from_one_address_slow_down_every_account_from_it(app_client):
+    for number in range(5):
+        sign_in(app_client, f"guess{number}@example.ch", PASSWORD)
+    assert sign_in(app_client, STAFF, PASSWORD).status_code == 429
+
+
+def test_sign_out_ends_the_session_on_the_server(app_client, shop_settings):
+    sign_in(app_client)
+    token = app_client.cookies["storefront_staff"]
+    assert post(app_client, "/admin/sign-out").status_code == 303
+    assert query(shop_settings.database_url, "SELECT count(*) FROM staff_session") == [(0,)]
+    app_client.cookies.set("storefront_staff", token, path="/admin")  # a copied cookie no longer works
+    assert app_client.get("/admin/orders", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_after_the_idle_time(app_client, shop_settings):
+    sign_in(app_client)
+    idle = dt.datetime.now(dt.UTC) - dt.timedelta(hours=shop_settings.staff_session_hours, minutes=1)
+    execute(shop_settings.database_url, "UPDATE staff_session SET last_seen_at = :at", at=idle)
+    assert app_client.get("/admin/orders", follow_redirects=False).status_code == 303
+    assert query(shop_settings.database_url, "SELECT count(*) FROM staff_session") == [(0,)]
+
+
+def test_changing_the_password_ends_every_other_session(shop_settings):
+    with TestClient(app=create_app(shop_settings)) as laptop, TestClient(app=create_app(shop_settings)) as phone:
+        for client in (laptop, phone):
+            client.cookies.set(LANGUAGE_COOKIE, "en")
+            sign_in(client)
+        new = "Neue-Velo-Route-2027"
+        weak = post(laptop, "/admin/account/password", current=PASSWORD, new="password1234", repeat="password1234")
+        assert weak.status_code == 400 and "commonly used" in text_of(weak.text)
+        changed = post(laptop, "/admin/account/password", current=PASSWORD, new=new, repeat=new)
+        assert changed.status_code == 303
+        assert laptop.get("/admin/orders", follow_redirects=False).status_code == 200
+        assert phone.get("/admin/orders", follow_redirects=False).status_code == 303
+        assert sign_in(phone, OWNER, PASSWORD).status_code == 400
+        assert sign_in(phone, OWNER, new).status_code == 303
+
+
+def test_a_form_without_its_csrf_token_is_refused(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client)
+    answer = app_client.post(f"/admin/orders/{order.number}/ship", data={"tracking": ""}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert order_fulfilment(shop_settings, order.id) == "open"
+
+
+# --- orders --------------------------------------------------------------------------------------------
+
+
+def order_fulfilment(settings: Settings, order_id: int) -> str:
+    found: str = query(settings.database_url, "SELECT fulfilment FROM shop_order WHERE id = :id", id=order_id)[0][0]
+    return found
+
+
+def test_the_orders_list_shows_each_tab_with_its_count_and_finds_by_number_name_and_email(
+    app_client, shop_settings, stripe_sandbox
+):
+    to_ship = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    waiting = place(shop_settings, fill_cart(shop_settings, ("HONEY-250", 1)))
+    sign_in(app_client)
+    page = text_of(app_client.get("/admin/orders").text)
+    assert "To ship 1" in page and "Waiting for payment 1" in page and "All 2" in page
+    assert to_ship.number in page and waiting.number not in page
+    waiting_tab = text_of(app_client.get("/admin/orders?tab=waiting").text)
+    assert waiting.number in waiting_tab and to_ship.number not in waiting_tab
+    for term in (waiting.number, "Anna", "anna@example"):
+        found = text_of(app_client.get("/admin/orders", params={"tab": "all", "q": term}).text)
+        assert waiting.number in found, term
+    assert to_ship.number not in text_of(app_client.get("/admin/orders", params={"tab": "all", "q": "nobody"}).text)
+
+
+def test_htmx_swaps_the_orders_list_without_the_page_around_it(app_client, shop_settings, stripe_sandbox):
+    paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client)
+    full = app_client.get("/admin/orders?tab=all")
+    boosted = app_client.get("/admin/orders?tab=all", headers={**HTMX, "HX-Boosted": "true"})
+    assert 'id="orders"' in full.text and 'id="orders"' in boosted.text  # hx-select takes the list
+    assert full.headers["vary"].startswith("HX-Request")
+
+
+def test_the_list_pages_through_orders_newest_first(app_client, shop_settings):
+    numbers = [place(shop_settings, fill_cart(shop_settings, ("HONEY-250", 1))).number for _ in range(27)]
+    sign_in(app_client)
+    first = text_of(app_client.get("/admin/orders?tab=waiting").text)
+    assert numbers[-1] in first and numbers[1] not in first and "Older" in first
+    second = text_of(app_client.get("/admin/orders?tab=waiting&page=2").text)
+    assert numbers[0] in second and numbers[1] in second and numbers[-1] not in second
+
+
+def test_the_order_page_shows_lines_vat_customer_payments_and_the_timeline(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 2))
+    sign_in(app_client)
+    page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
+    intent_id = payments(shop_settings, order.id)[0][0]
+    for expected in (
+        "Enamel Mug",
+        "CHF\u00a022.00",  # unit price
+        "CHF\u00a044.00",  # line total
+        "incl. 8.1\u00a0% VAT on CHF\u00a053.00 CHF\u00a03.97",
+        "Anna Muster",
+        "anna@example.ch",
+        intent_id,
+        "Succeeded",
+        "placed",
+        "pending → succeeded",
+        "webhook",
+        "order_paid to anna@example.ch",
+        "owner_order_paid to shop@example.ch",
+    ):
+        assert expected in page, expected
+
+
+def test_an_unknown_order_is_a_404_page(app_client):
+    sign_in(app_client)
+    assert app_client.get("/admin/orders/99999").status_code == 404
+
+
+# --- fulfilment ------------------------------------------------------------------------------------------
+
+
+def test_shipping_with_a_tracking_number_emails_the_customer_a_swiss_post_link(
+    app_client, shop_settings, stripe_sandbox
+):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client, STAFF)
+    bad = post(app_client, f"/admin/orders/{order.number}/ship", tracking="hello")
+    assert bad.status_code == 409 and "not a Swiss Post consignment number" in text_of(bad.text)
+    assert 'value="hello"' in bad.text  # what was typed is kept
+    shipped = post(app_client, f"/admin/orders/{order.number}/ship", tracking="99.00.123456.12345678")
+    assert shipped.status_code == 303
+    assert post(app_client, f"/admin/orders/{order.number}/ship", tracking="").status_code == 303  # a second click
+    assert order_fulfilment(shop_settings, order.id) == "shipped"
+    (body,) = query(
+        shop_settings.database_url,
+        "SELECT body FROM outbox_email WHERE order_id = :id AND kind = 'order_shipped'",
+        id=order.id,
+    )[0:1][0]
+    assert "https://service.post.ch/ekp-web/ui/entry/search/99.00.123456.12345678" in body
+    page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
+    assert "shipped" in page and STAFF in page
+    assert "Shipped 1" in text_of(app_client.get("/admin/orders").text)
+
+
+def test_a_pick_up_order_is_made_ready_then_picked_up_and_cannot_be_shipped(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1), method="pickup")
+    sign_in(app_client, STAFF)
+    assert post(app_client, f"/admin/orders/{order.number}/ship", tracking="").status_code == 409
+    assert post(app_client, f"/admin/orders/{order.number}/ready-for-pickup").status_code == 303
+    emails = query(shop_settings.database_url, "SELECT kind, body FROM outbox_email WHERE order_id = :id", id=order.id)
+    ready = [body for kind, body in emails if kind == "ready_for_pickup"]
+    assert ready and "Musterstrasse 1" in ready[0]
+    assert post(app_client, f"/admin/orders/{order.number}/picked-up").status_code == 303
+    assert order_fulfilment(shop_settings, order.id) == "picked_up"
+
+
+def test_an_unpaid_order_cannot_be_shipped_and_a_shipped_one_cannot_be_cancelled(
+    app_client, shop_settings, stripe_sandbox
+):
+    waiting = place(shop_settings, fill_cart(shop_settings, ("MUG", 1)))
+    sign_in(app_client)
+    assert post(app_client, f"/admin/orders/{waiting.number}/ship", tracking="").status_code == 409
+    shipped = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    post(app_client, f"/admin/orders/{shipped.number}/ship", tracking="")
+    refused = post(app_client, f"/admin/orders/{shipped.number}/cancel")
+    assert refused.status_code == 409 and "refunded instead" in text_of(refused.text)
+    assert order_status(shop_settings, shipped.id) == "paid"
+
+
+# --- cancelling --------------------------------------------------------------------------------------------
+
+
+def test_cancelling_an_unpaid_order_calls_off_its_payment_and_gives_the_stock_back(
+    app_client, shop_settings, stripe_sandbox
+):
+    before = stock(shop_settings, "MUG")
+    order = place(shop_settings, fill_cart(shop_settings, ("MUG", 3)))
+    with_database(shop_settings, lambda db, _c: start_payment(db, StripeGateway(shop_settings), order.id))
+    intent_id = payments(shop_settings, order.id)[0][0]
+    assert stock(shop_settings, "MUG") == before - 3
+    sign_in(app_client, STAFF)
+    assert post(app_client, f"/admin/orders/{order.number}/cancel").status_code == 303
+    assert order_status(shop_settings, order.id) == "cancelled"
+    assert stock(shop_settings, "MUG") == before
+    assert stripe_sandbox.account.retrieve("payment_intent", intent_id)["status"] == "canceled"
+    assert payments(shop_settings, order.id) == [(intent_id, "canceled")]
+    assert "cancelled by hand" in text_of(app_client.get(f"/admin/orders/{order.number}").text)
+
+
+def test_cancelling_an_order_the_customer_has_just_paid_keeps_it_paid(app_client, shop_settings, stripe_sandbox):
+    order = place(shop_settings, fill_cart(shop_settings, ("MUG", 1)))
+    with_database(shop_settings, lambda db, _c: start_payment(db, StripeGateway(shop_settings), order.id))
+    intent_id = payments(shop_settings, order.id)[0][0]
+    stripe_sandbox.customer_confirms(intent_id)
+    stripe_sandbox.authorize(intent_id)  # paid at Stripe; the shop has not heard yet
+    sign_in(app_client)
+    refused = post(app_client, f"/admin/orders/{order.number}/cancel")
+    assert refused.status_code == 409 and "just paid" in text_of(refused.text)
+    assert order_status(shop_settings, order.id) == "paid"
+
+
+# --- refunds -----------------------------------------------------------------------------------------------
+
+
+def line_ids(settings: Settings, order_id: int) -> dict[str, int]:
+    rows = query(settings.database_url, "SELECT sku, id FROM order_line WHERE order_id = :id ORDER BY id", id=order_id)
+    return dict(rows)
+
+
+def refunds(settings: Settings, order_id: int) -> list[tuple[Any, ...]]:
+    return query(
+        settings.database_url,
+        "SELECT r.amount, r.status, r.refund_id FROM refund r JOIN payment p ON p.id = r.payment_id"
+        " WHERE p.order_id = :id ORDER BY r.id",
+        id=order_id,
+    )
+
+
+def test_a_staff_account_cannot_refund(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client, STAFF)
+    assert "Refund through Stripe" not in app_client.get(f"/admin/orders/{order.number}").text
+    refused = post(app_client, f"/admin/orders/{order.number}/refunds", what="all", reason="asked", key="k1")
+    assert refused.status_code == 403
+    assert refunds(shop_settings, order.id) == []
+
+
+def test_a_partial_refund_by_line_goes_from_pending_to_refunded_and_emails_the_customer(
+    app_client, shop_settings, stripe_sandbox
+):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 2), ("HONEY-250", 1))
+    lines = line_ids(shop_settings, order.id)
+    mugs_before = stock(shop_settings, "MUG")
+    sign_in(app_client)
+    asked = post(
+        app_client,
+        f"/admin/orders/{order.number}/refunds",
+        what="items",
+        key="refund-1",
+        reason="one mug arrived broken",
+        restock="yes",
+        **{f"line-{lines['MUG']}": "1", f"line-{lines['HONEY-250']}": "0"},
+    )
+    assert asked.status_code == 303 and asked.headers["location"].endswith("done=refund")
+    ((amount, status, refund_id),) = refunds(shop_settings, order.id)
+    assert (amount, status) == (22_00, "pending") and refund_id.startswith("re_")
+    assert stock(shop_settings, "MUG") == mugs_before + 1  # back on the shelf
+    assert "Pending" in text_of(app_client.get(f"/admin/orders/{order.number}").text)
+    stripe_sandbox.account.settle_due_refunds()
+    assert set(forward_events(app_client, stripe_sandbox, refund_id)) == {200}
+    assert refunds(shop_settings, order.id) == [(22_00, "succeeded", refund_id)]
+    emails = query(shop_settings.database_url, "SELECT kind, body FROM outbox_email WHERE order_id = :id", id=order.id)
+    refunded = [body for kind, body in emails if kind.startswith("refund_")]
+    assert len(refunded) == 1 and "22.00" in refunded[0]
+    assert payments(shop_settings, order.id)[0][1] == "succeeded"  # only part of it went back
+    # The same mug cannot be refunded twice over: one of the two is left.
+    too_many = post(
+        app_client,
+        f"/admin/orders/{order.number}/refunds",
+        what="items",
+        key="refund-2",
+        reason="again",
+        **{f"line-{lines['MUG']}": "2"},
+    )
+    assert too_many.status_code == 409 and "Only 1 of 2" in text_of(too_many.text)
+
+
+def test_a_double_click_on_refund_refunds_once(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client)
+    fields = {"what": "all", "key": "same-form", "reason": "customer withdrew"}
+    answers = [post(app_client, f"/admin/orders/{order.number}/refunds", **fields).status_code for _ in range(3)]
+    assert answers == [303, 303, 303]
+    assert len(refunds(shop_settings, order.id)) == 1
+    intent_id = payments(shop_settings, order.id)[0][0]
+    assert len([r for r in stripe_sandbox.account.list_refunds({"payment_intent": intent_id})["data"]]) == 1
+
+
+def test_a_double_click_at_the_same_moment_refunds_once(shop_settings, stripe_sandbox):
+    from storefront.orders.refunds import request_refund
+
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    gateway = StripeGateway(shop_settings)
+
+    async def clicks(database: Database, _catalog: Any) -> list[Any]:
+        return await asyncio.gather(
+            *(
+                request_refund(database, gateway, order.id, key="one-form", actor=OWNER, reason="twice", amount=500)
+                for _ in range(5)
+            )
+        )
+
+    outcomes = with_database(shop_settings, clicks)
+    assert len({outcome.refund_row_id for outcome in outcomes}) == 1
+    assert [row[0] for row in refunds(shop_settings, order.id)] == [500]
+
+
+def test_a_refund_may_not_exceed_what_is_left_nor_come_after_180_days(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))  # CHF 22.00 + 9.00 delivery
+    sign_in(app_client)
+    too_much = post(
+        app_client, f"/admin/orders/{order.number}/refunds", what="amount", amount="31.01", key="a", reason="x"
+    )
+    assert too_much.status_code == 409 and "At most CHF\u00a031.00" in text_of(too_much.text)
+    assert (
+        post(
+            app_client, f"/admin/orders/{order.number}/refunds", what="amount", amount="20.00", key="b", reason="x"
+        ).status_code
+        == 303
+    )
+    rest = post(app_client, f"/admin/orders/{order.number}/refunds", what="amount", amount="11.01", key="c", reason="x")
+    assert rest.status_code == 409 and "At most CHF\u00a011.00" in text_of(rest.text)
+    bad = post(app_client, f"/admin/orders/{order.number}/refunds", what="amount", amount="ten", key="d", reason="x")
+    assert bad.status_code == 409 and "such as 12.50" in text_of(bad.text)
+    no_reason = post(app_client, f"/admin/orders/{order.number}/refunds", what="all", key="e", reason=" ")
+    assert no_reason.status_code == 409
+    execute(
+        shop_settings.database_url,
+        "UPDATE payment SET created_at = :at WHERE order_id = :id",
+        at=dt.datetime.now(dt.UTC) - dt.timedelta(days=181),
+        id=order.id,
+    )
+    late = post(app_client, f"/admin/orders/{order.number}/refunds", what="all", key="f", reason="x")
+    assert late.status_code == 409 and "180 days" in text_of(late.text)
+    assert [row[0] for row in refunds(shop_settings, order.id)] == [20_00]
+
+
+def test_a_refund_stripe_fails_needs_attention(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    set_switches(stripe_sandbox.store, refund_fails=True)
+    sign_in(app_client)
+    post(app_client, f"/admin/orders/{order.number}/refunds", what="all", key="k", reason="returned")
+    ((_amount, _status, refund_id),) = refunds(shop_settings, order.id)
+    stripe_sandbox.account.settle_due_refunds()
+    forward_events(app_client, stripe_sandbox, refund_id)
+    assert refunds(shop_settings, order.id)[0][1] == "failed"
+    attention = text_of(app_client.get("/admin/orders?tab=attention").text)
+    assert "Needs attention 1" in attention and order.number in attention
+
+
+def test_money_paid_twice_is_refunded_with_one_button(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    gateway = StripeGateway(shop_settings)
+    # TWINT took the money a second time, through a second PaymentIntent for the same order.
+    second = stripe_sandbox.account.create_payment_intent(
+        {
+            "amount": str(order.total),
+            "currency": "chf",
+            "allowed_payment_method_types": ["twint"],
+            "metadata": {"order_id": str(order.id), "environment": "development"},
+        },
+        Call("req_second"),
+    )
+    stripe_sandbox.customer_confirms(second["id"])
+    stripe_sandbox.authorize(second["id"])
+
+    async def learn(database: Database, _catalog: Any) -> None:
+        await apply_payment_state(database, await gateway.retrieve_intent(second["id"]), Source.WEBHOOK)
+
+    with_database(shop_settings, learn)
+    assert (second["id"], "refund_due") in payments(shop_settings, order.id)
+    sign_in(app_client)
+    assert order.number in text_of(app_client.get("/admin/orders?tab=attention").text)
+    payment_id = query(shop_settings.database_url, "SELECT id FROM payment WHERE intent_id = :i", i=second["id"])[0][0]
+    assert post(app_client, f"/admin/orders/{order.number}/payments/{payment_id}/refund", key="due").status_code == 303
+    ((amount, _status, refund_id),) = refunds(shop_settings, order.id)
+    assert amount == order.total
+    stripe_sandbox.account.settle_due_refunds()
+    forward_events(app_client, stripe_sandbox, refund_id)
+    assert (second["id"], "refunded") in payments(shop_settings, order.id)
+    assert order_status(shop_settings, order.id) == "paid"  # the order keeps its first payment
+    assert order.number not in text_of(app_client.get("/admin/orders?tab=attention").text)
+
+
+def test_a_refund_made_in_stripes_dashboard_shows_up_on_the_order(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    intent_id = payments(shop_settings, order.id)[0][0]
+    made = stripe_sandbox.account.refund_from_dashboard(intent_id, amount=10_00)
+    assert set(forward_events(app_client, stripe_sandbox, made["id"])) == {200}  # refund.created
+    assert refunds(shop_settings, order.id) == [(10_00, "pending", made["id"])]
+    stripe_sandbox.account.settle_due_refunds()
+    charge = stripe_sandbox.account.retrieve("payment_intent", intent_id)["latest_charge"]
+    assert set(
+        forward_events(app_client, stripe_sandbox, made["id"]) + forward_events(app_client, stripe_sandbox, charge)
+    ) == {200}
+    assert refunds(shop_settings, order.id) == [(10_00, "succeeded", made["id"])]
+    sign_in(app_client)
+    page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
+    assert "Stripe dashboard" in page and made["id"] in page
+    emails = query(shop_settings.database_url, "SELECT kind FROM outbox_email WHERE order_id = :id", id=order.id)
+    assert sum(kind.startswith("refund_") for (kind,) in emails) == 1
+
+
+def test_a_refund_of_another_shop_is_ignored(app_client, shop_settings, stripe_sandbox):
+    other = stripe_sandbox.account.create_payment_intent(
+        {"amount": "1000", "currency": "chf", "allowed_payment_method_types": ["twint"]},
+        Call("req_other"),
+    )
+    stripe_sandbox.customer_confirms(other["id"])
+    stripe_sandbox.authorize(other["id"])
+    made = stripe_sandbox.account.refund_from_dashboard(other["id"])
+    assert set(forward_events(app_client, stripe_sandbox, made["id"])) == {200}
+    assert query(shop_settings.database_url, "SELECT count(*) FROM refund") == [(0,)]
+
+
+def test_stripe_unreachable_keeps_the_refund_and_the_reconciler_sends_it_later(
+    app_client, shop_settings, stripe_sandbox
+):
+    from storefront.orders.refunds import settle_refunds
+
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    sign_in(app_client)
+    set_switches(stripe_sandbox.store, api_fault="error_500", api_fault_count=10)
+    try:
+        asked = post(app_client, f"/admin/orders/{order.number}/refunds", what="all", key="later", reason="returned")
+    finally:
+        set_switches(stripe_sandbox.store, api_fault="none", api_fault_count=0)
+    assert asked.headers["location"].endswith("done=refund-retry")
+    assert refunds(shop_settings, order.id) == [(order.total, "requested", None)]
+    execute(
+        shop_settings.database_url,
+        "UPDATE refund SET updated_at = :at",
+        at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2),
+    )
+    outcomes = with_database(shop_settings, lambda db, _c: settle_refunds(db, StripeGateway(shop_settings)))
+    assert list(outcomes.values()) == ["pending"]
+    ((_amount, status, refund_id),) = refunds(shop_settings, order.id)
+    assert status == "pending" and refund_id.startswith("re_")
