@@ -257,8 +257,10 @@ async def sign_in(database: Database, email: str, password: str, address: str) -
 
 # --- sessions ------------------------------------------------------------------------------------
 
-_SESSION = select(session_t.c.id, session_t.c.last_seen_at, account_t.c.id, account_t.c.email, account_t.c.role).join(
-    account_t, account_t.c.id == session_t.c.account_id
+_SESSION = (
+    select(session_t.c.id, session_t.c.last_seen_at, account_t.c.id, account_t.c.email, account_t.c.role)
+    .join(account_t, account_t.c.id == session_t.c.account_id)
+    .where(session_t.c.token_hash == bindparam("token"))
 )
 
 
@@ -267,7 +269,7 @@ async def session_member(database: Database, token: str, idle: dt.timedelta) -> 
     hashed = token_hash(token)
     now = dt.datetime.now(dt.UTC)
     async with database.read() as connection:
-        row = (await connection.execute(_SESSION.where(session_t.c.token_hash == hashed))).one_or_none()
+        row = (await connection.execute(_SESSION, {"token": hashed})).one_or_none()
     if row is None:
         return None
     session_id, last_seen, account_id, email, role = row

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -92,7 +92,11 @@ class RefundStatus(StrEnum):
 
 class Order(BigIntAuditBase):
     __tablename__ = "shop_order"  # ORDER is an SQL keyword
-    __table_args__ = (CheckConstraint("total >= 0", name="total_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        # The back office counts orders per tab from this index alone.
+        Index("ix_shop_order_status_fulfilment", "status", "fulfilment"),
+    )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)
     public_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -200,6 +204,6 @@ class OutboxEmail(BigIntBase):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)

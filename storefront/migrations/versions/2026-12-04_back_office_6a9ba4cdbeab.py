@@ -8,6 +8,7 @@ Staff accounts, their sessions and failed sign-ins get tables; an order gains it
 (shipped, ready for pick-up, picked up) and a tracking number, and a timeline of events. A refund
 is recorded before Stripe is asked, so its Stripe id may still be missing; it keeps the
 idempotency key it was asked with, whether its goods go back to stock, and which lines it covers.
+The back office's tab counts and its list of orders that need attention are read from indexes.
 """
 
 from __future__ import annotations
@@ -117,12 +118,20 @@ def upgrade() -> None:
     with op.batch_alter_table("shop_order", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fulfilment", sa.String(length=20), server_default="open", nullable=False))
         batch_op.add_column(sa.Column("tracking_number", sa.String(length=40), nullable=True))
+        batch_op.create_index("ix_shop_order_status_fulfilment", ["status", "fulfilment"], unique=False)
+
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_email_sent_at"), ["sent_at"], unique=False)
 
 
 def downgrade() -> None:
     # Refunds Stripe never answered for have no Stripe id, which the older schema requires.
     op.execute("DELETE FROM refund WHERE refund_id IS NULL")
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_email_sent_at"))
+
     with op.batch_alter_table("shop_order", schema=None) as batch_op:
+        batch_op.drop_index("ix_shop_order_status_fulfilment")
         batch_op.drop_column("tracking_number")
         batch_op.drop_column("fulfilment")
 
