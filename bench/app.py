@@ -1,5 +1,6 @@
-"""The shop as served in production, plus one route for the benchmark's ceiling: the product page
-rendered by the same template and the same `render()` from data held in memory (no database).
+"""The shop as served in production, plus the benchmark's ceilings: the product page and the back
+office's orders list, each rendered by the same template and the same `render()` from data held
+in memory (no database, no session).
 
 Without Stripe keys the shop comes with its offline Stripe sandbox (`storefront.devserver`), through
 which the benchmark buys the order whose status page it polls."""
@@ -13,9 +14,13 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from storefront.admin.accounts import StaffMember
+from storefront.admin.models import Role
+from storefront.admin.routes import HEADERS, TABS
 from storefront.cart.service import CartLineView, CartView
 from storefront.catalog.service import CatalogSnapshot, Stock, load_snapshot
 from storefront.devserver import create_app
+from storefront.orders.backoffice import OrderList, Tab, list_orders
 from storefront.rendering import render
 from storefront.shop import Shop
 
@@ -58,5 +63,26 @@ def create_bench_app() -> Litestar:
             selected_variant_id=held.stock.first_available(product),
         )
 
+    orders_held: list[OrderList] = []
+
+    @get("/_bench/ceiling/admin-orders", include_in_schema=False)
+    async def orders_ceiling(request: HTMXRequest) -> Template:
+        if not orders_held:
+            orders_held.append(await list_orders(shop.database, Tab.TO_SHIP))
+        return render(
+            shop.settings,
+            request,
+            "admin/orders.html",
+            cart=None,
+            listing=orders_held[0],
+            tabs=TABS,
+            staff=BENCH_OWNER,
+            headers=HEADERS,
+        )
+
     app.register(ceiling)
+    app.register(orders_ceiling)
     return app
+
+
+BENCH_OWNER = StaffMember(id=0, email="bench@example.ch", role=Role.OWNER)

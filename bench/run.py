@@ -3,7 +3,8 @@
 Reports requests/s and p50/p99 latency for the product page of a visitor with 2 cart lines, the
 htmx add-to-cart, the first listing page and, as the ceiling, the same product template rendered
 from memory in the same server. Beside it, a second shop with 10,000 products more is measured in
-the same rounds. Targets: product page >= 50 % of the ceiling, add-to-cart >= 25 %,
+the same rounds, with 10,000 orders in its back office. Targets: product page >= 50 % of the ceiling,
+add-to-cart >= 25 %, the back office's orders list >= 50 % of its template rendered from memory,
 10,000 products slow the product page and the first listing page by <= 20 %, a first product page
 <= 30 KB compressed. Figures vary by machine; the ratios are what count.
 
@@ -47,6 +48,10 @@ LISTING = "first listing page, 2 lines in cart"
 ADD = "htmx add-to-cart"
 STATUS = "order status poll (htmx, paid)"
 STATUS_SCRIPT = 'wrk.headers["HX-Request"] = "true"\n'
+ORDERS_CEILING = "back office: ceiling (same template, in memory)"
+ORDERS_LIST = "back office: orders list, first page"
+ORDERS = 10_000
+OWNER, OWNER_PASSWORD = "bench-owner@example.ch", "Bench-Velo-Kaffee-42"
 
 
 class Figures(TypedDict):
@@ -136,10 +141,106 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def storefront(env: dict[str, str], *args: str) -> None:
+def storefront(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
     subprocess.run(
-        [sys.executable, "-m", "storefront", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "storefront", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        input=stdin.encode() if stdin is not None else None,
     )
+
+
+def signed_in(url: str) -> str:
+    """The cookies of an owner signed in to the back office (session and CSRF)."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{url}/admin/sign-in").read()
+    token = _cookie(jar, "csrftoken")
+    fields = {"_csrf_token": token, "email": OWNER, "password": OWNER_PASSWORD, "next": "/admin/orders"}
+    opener.open(urllib.request.Request(f"{url}/admin/sign-in", data=urllib.parse.urlencode(fields).encode())).read()
+    assert any(c.name == "storefront_staff" for c in jar), "the benchmark's owner could not sign in"
+    return f"csrftoken={token}; storefront_staff={_cookie(jar, 'storefront_staff')}"
+
+
+def seed_orders(env: dict[str, str], count: int) -> None:
+    """`count` orders as a busy shop has them after a while: most paid and shipped, some to ship,
+    some waiting or cancelled, each with its payment and its e-mail; a few paid twice."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from storefront.db import create_async_db_engine
+    from storefront.orders.emails import outbox_t
+    from storefront.orders.views import order_t, payment_t
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
+    kinds = ["paid-shipped"] * 6 + ["paid"] * 2 + ["pending_payment", "cancelled"]
+    orders, pays, emails = [], [], []
+    for n in range(count):
+        kind = kinds[n % len(kinds)]
+        at = start + dt.timedelta(minutes=25 * n)
+        status = "paid" if kind.startswith("paid") else kind
+        orders.append(
+            {
+                "id": 1_000_000 + n,
+                "number": str(2_000_000 + n),
+                "public_token": f"bench-{n}",
+                "status": status,
+                "email": f"customer{n}@example.ch",
+                "name": f"Customer {n}",
+                "street": "Weg 1",
+                "postal_code": "8001",
+                "city": "Zürich",
+                "country": "CH",
+                "shipping_method": "b_post",
+                "shipping_price": 700,
+                "subtotal": 4990,
+                "total": 5690,
+                "currency": "chf",
+                "language": "de",
+                "fulfilment": "shipped" if kind == "paid-shipped" else "open",
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+        payment_status = {"paid": "succeeded", "pending_payment": "pending", "cancelled": "canceled"}[status]
+        pays.append(
+            {
+                "order_id": 1_000_000 + n,
+                "intent_id": f"pi_bench_{n}",
+                "amount": 5690,
+                "currency": "chf",
+                "status": payment_status,
+                "created_at": at,
+            }
+        )
+        if n % 997 == 0 and status == "paid":
+            pays.append({**pays[-1], "intent_id": f"pi_bench_{n}_again", "status": "refund_due"})
+        if status == "paid":
+            emails.append(
+                {
+                    "order_id": 1_000_000 + n,
+                    "kind": "order_paid",
+                    "recipient": f"customer{n}@example.ch",
+                    "subject": "Ihre Bestellung",
+                    "body": "…",
+                    "created_at": at,
+                    "sent_at": at,
+                    "attempts": 1,
+                }
+            )
+
+    async def run() -> None:
+        engine = create_async_db_engine(env["STOREFRONT_DATABASE_URL"])
+        async with engine.begin() as connection:
+            await connection.execute(insert(order_t), orders)
+            await connection.execute(insert(payment_t), pays)
+            await connection.execute(insert(outbox_t), emails)
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 def visitor_with_two_lines(url: str) -> tuple[str, str]:
@@ -265,6 +366,7 @@ def measure(
     token_large: tuple[str, str],
     variants: list[str],
     status_path: str,
+    staff_cookie: str,
 ) -> dict[str, Result]:
     """Every route ROUNDS times, interleaved (and the same route on both catalogues back to back), so
     a slow spell of the machine hits every figure alike. Reported: medians, and the median of the
@@ -275,6 +377,8 @@ def measure(
         LISTING: ("/", None),
         ADD: ("/cart/lines", ADD_SCRIPT % {"token": token_small[1], "variants": ", ".join(variants)}),
         STATUS: (status_path, STATUS_SCRIPT),
+        ORDERS_CEILING: ("/_bench/ceiling/admin-orders", None),
+        ORDERS_LIST: ("/admin/orders", None),
     }
     servers = {"15 products": (small, token_small[0]), "10,000 products": (large, token_large[0])}
     raw: dict[tuple[str, str], list[Figures]] = {}
@@ -283,15 +387,24 @@ def measure(
             for label, (server, cookie) in servers.items():
                 if route in (ADD, STATUS) and server is large:
                     continue  # adding to a cart does not read the catalogue's size
+                if route in (ORDERS_CEILING, ORDERS_LIST) and server is small:
+                    continue  # the back office is measured where the 10,000 orders are
                 run = wrk(
-                    server.url + path, cookie=cookie, script=script, duration=2 if round_number == 0 else DURATION
+                    server.url + path,
+                    cookie=staff_cookie if route == ORDERS_LIST else cookie,
+                    script=script,
+                    duration=2 if round_number == 0 else DURATION,
                 )
                 if round_number:
                     raw.setdefault((route, label), []).append(run)
     results: dict[str, Result] = {}
     for (route, label), figures in raw.items():
-        ceiling = raw[(CEILING, "15 products")]
-        same_route_small = raw[(route, "15 products")]
+        if route in (ORDERS_CEILING, ORDERS_LIST):
+            ceiling = raw[(ORDERS_CEILING, label)]
+            same_route_small = figures
+        else:
+            ceiling = raw[(CEILING, "15 products")]
+            same_route_small = raw[(route, "15 products")]
         results[f"{route} [{label}]"] = {
             "rps": statistics.median(f["rps"] for f in figures),
             "p50": statistics.median(f["p50"] for f in figures),
@@ -365,6 +478,8 @@ def main() -> int:
         _sql(env, "UPDATE variant SET stock = 1000000 WHERE sku IN ('HONEY-250', 'HONEY-500', 'MUG-350')")
         if products:
             seed_products(env, products)
+            seed_orders(env, ORDERS)
+            storefront(env, "staff", "add", OWNER, "--role", "owner", "--password-stdin", stdin=OWNER_PASSWORD)
         envs.append(env)
     print(
         f"Storefront benchmark: 1 uvicorn worker (uvloop, httptools) per shop, wrk -t1 -c{CONNECTIONS} "
@@ -380,6 +495,7 @@ def main() -> int:
             visitor_with_two_lines(large.url),
             variant_ids(envs[0]),
             status_path,
+            signed_in(large.url),
         )
         first_load = first_load_bytes(small.url)
     print(f"{'route':52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'of ceiling':>10} {'errors':>6}")
@@ -401,6 +517,11 @@ def main() -> int:
             "first listing page with 10,000 products >= 80 % of with 15",
             results[f"{LISTING} [10,000 products]"]["of_small"],
             0.80,
+        ),
+        (
+            f"back office orders list with {ORDERS:,} orders >= 50 % of the ceiling",
+            results[f"{ORDERS_LIST} [10,000 products]"]["of_ceiling"],
+            0.50,
         ),
         ("first product page <= 30 KB compressed", 30 * 1024 / first_load, 1.0),
         ("no failed requests", 1.0 if all(f["failures"] == 0 for f in results.values()) else 0.0, 1.0),
