@@ -33,7 +33,8 @@ def tracking_number(raw: str) -> str | None:
     number = re.sub(r"\s+", "", raw).upper()
     if not number:
         return None
-    if not (_DOMESTIC.fullmatch(number) or _INTERNATIONAL.fullmatch(number)) or sum(c.isdigit() for c in number) < 10:
+    domestic = _DOMESTIC.fullmatch(number) is not None and sum(c.isdigit() for c in number) >= 10
+    if not (domestic or _INTERNATIONAL.fullmatch(number)):
         raise FulfilmentError(
             N_("This is not a Swiss Post consignment number (for example 99.00.123456.12345678 or RR123456789CH).")
         )

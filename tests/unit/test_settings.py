@@ -29,6 +29,13 @@ def test_development_defaults_need_nothing_set():
     assert len(settings.secret_key) >= 32
 
 
+def test_new_orders_are_announced_to_the_company_address_unless_another_is_set():
+    assert Settings.from_env(LIVE).notify_address == "hallo@bergladen.ch"
+    chosen = Settings.from_env({**LIVE, "STOREFRONT_ORDER_EMAIL": "bestellungen@bergladen.ch"})
+    assert chosen.notify_address == "bestellungen@bergladen.ch"
+    assert (Settings.from_env({}).staff_session_hours, chosen.staff_session_hours) == (12, 12)
+
+
 def test_a_complete_production_environment_is_accepted_with_secure_cookies():
     settings = Settings.from_env(LIVE)
     assert settings.production
@@ -50,6 +57,8 @@ def test_a_complete_production_environment_is_accepted_with_secure_cookies():
         ("STOREFRONT_FREE_SHIPPING_FROM", "100,00", "STOREFRONT_FREE_SHIPPING_FROM: '100,00' is not a CHF amount"),
         ("STRIPE_API_BASE", "api.stripe.com", "STRIPE_API_BASE: 'api.stripe.com' is not an http(s) address"),
         ("STRIPE_JS_URL", "//evil.example/stripe.js", "STRIPE_JS_URL: '//evil.example/stripe.js' is not"),
+        ("STOREFRONT_ORDER_EMAIL", "orders at shop", "STOREFRONT_ORDER_EMAIL: 'orders at shop' is not an e-mail"),
+        ("STOREFRONT_STAFF_SESSION_HOURS", "0", "STOREFRONT_STAFF_SESSION_HOURS: 0 is outside 1..720"),
     ],
 )
 def test_a_bad_value_names_its_variable_in_one_line(name, value, message):
