@@ -14,6 +14,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGE
 
 run: setup migrate demo
 	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	@echo "Back office: http://$(HOST):$(PORT)/admin  (an account first: $(VENV)/bin/python -m storefront staff add you@example.ch --role owner)"
 	@STOREFRONT_BASE_URL=$${STOREFRONT_BASE_URL:-http://$(HOST):$(PORT)} $(STOREFRONT) run --host $(HOST) --port $(PORT)
 
 test: setup-dev chromium lint check-vendor check-migrations
