@@ -266,7 +266,7 @@ def test_the_order_page_shows_lines_vat_customer_payments_and_the_timeline(app_c
         "anna@example.ch",
         intent_id,
         "Succeeded",
-        "placed",
+        "Placed checkout · stock reserved",
         "pending → succeeded",
         "webhook",
         "order_paid to anna@example.ch",
@@ -302,7 +302,7 @@ def test_shipping_with_a_tracking_number_emails_the_customer_a_swiss_post_link(
     )[0:1][0]
     assert "https://service.post.ch/ekp-web/ui/entry/search/99.00.123456.12345678" in body
     page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
-    assert "shipped" in page and STAFF in page
+    assert f"Shipped back office · {STAFF}" in page
     assert "Shipped 1" in text_of(app_client.get("/admin/orders").text)
 
 
