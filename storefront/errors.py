@@ -23,6 +23,8 @@ def _texts(status: int, exc: Exception) -> tuple[str, str]:
         return _("Please try again"), _(
             "This form has expired or was not sent from this shop. Please reload the page and try again."
         )
+    if status == 403:
+        return _("Not allowed"), _("Your account may not do this. Please ask the shop's owner.")
     if status == 404:
         return _("Page not found"), _("We could not find this page. It may have moved, or the link is mistyped.")
     if status == 405:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -137,8 +138,19 @@ def test_signing_in_sets_a_strict_cookie_for_the_back_office_only(app_client):
 
 
 def test_a_wrong_password_and_an_unknown_address_get_the_same_answer(app_client, caplog):
-    wrong_password = sign_in(app_client, OWNER, "not-the-password")
-    unknown = sign_in(app_client, "nobody@example.ch", PASSWORD)
+    logger = logging.getLogger("storefront")
+    logger.addHandler(caplog.handler)
+    try:
+        wrong_password = sign_in(app_client, OWNER, "not-the-password")
+        unknown = sign_in(app_client, "nobody@example.ch", PASSWORD)
+    finally:
+        logger.removeHandler(caplog.handler)
+    failures = {r.getMessage() for r in caplog.records if r.name == "storefront.admin"}
+    assert failures == {
+        "sign-in failed for owner@example.ch from testclient",
+        "sign-in failed for nobody@example.ch from testclient",
+    }
+    assert all("not-the-password" not in message and PASSWORD not in message for message in failures)
     assert wrong_password.status_code == unknown.status_code == 400
     assert text_of(wrong_password.text).count("The e-mail address or the password is wrong.") == 1
     assert text_of(unknown.text).count("The e-mail address or the password is wrong.") == 1
@@ -386,6 +398,9 @@ def test_a_staff_account_cannot_refund(app_client, shop_settings, stripe_sandbox
     assert "Refund through Stripe" not in app_client.get(f"/admin/orders/{order.number}").text
     refused = post(app_client, f"/admin/orders/{order.number}/refunds", what="all", reason="asked", key="k1")
     assert refused.status_code == 403
+    assert "Your account may not do this" in text_of(refused.text)
+    payment_id = query(shop_settings.database_url, "SELECT id FROM payment WHERE order_id = :id", id=order.id)[0][0]
+    assert post(app_client, f"/admin/orders/{order.number}/payments/{payment_id}/refund", key="k2").status_code == 403
     assert refunds(shop_settings, order.id) == []
 
 
@@ -500,6 +515,21 @@ def test_a_refund_stripe_fails_needs_attention(app_client, shop_settings, stripe
     assert refunds(shop_settings, order.id)[0][1] == "failed"
     attention = text_of(app_client.get("/admin/orders?tab=attention").text)
     assert "Needs attention 1" in attention and order.number in attention
+
+
+def test_an_email_that_could_not_be_sent_needs_attention(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    execute(
+        shop_settings.database_url,
+        "UPDATE outbox_email SET attempts = 3, last_error = '451 greylisted'"
+        " WHERE order_id = :id AND kind = 'order_paid'",
+        id=order.id,
+    )
+    sign_in(app_client)
+    listed = text_of(app_client.get("/admin/orders?tab=attention").text)
+    assert "Needs attention 1" in listed and order.number in listed
+    page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
+    assert "E-mail failed outbox · order_paid to anna@example.ch: 3 attempt(s), last error: 451 greylisted" in page
 
 
 def test_money_paid_twice_is_refunded_with_one_button(app_client, shop_settings, stripe_sandbox):
