@@ -211,6 +211,27 @@ async def _refused(shop: Shop, request: Request[Any, Any, Any], number: str, mes
     return _order_page(shop, request, await _order(shop, number), status_code=409, error=message, **context)
 
 
+async def _take_step(
+    shop: Shop, request: Request[Any, Any, Any], staff: StaffMember, number: str, step: Fulfilment, done: str
+) -> Template | Redirect:
+    """Ship, make ready for pick-up, or mark as picked up; refused steps show the order again with
+    the reason and what was typed."""
+    order = await _order(shop, number)
+    typed = str((await request.form()).get("tracking") or "") if step == Fulfilment.SHIPPED else ""
+    try:
+        await fulfil(
+            shop.database,
+            order.id,
+            step,
+            staff.email,
+            tracking=tracking_number(typed),
+            pickup_address=f"{shop.settings.company}, {shop.settings.company_address}",
+        )
+    except FulfilmentError as error:
+        return await _refused(shop, request, number, error.translated(), tracking=typed)
+    return _back(number, done)
+
+
 @post("/orders/{number:str}/ship", name="admin_ship", status_code=303)
 async def ship(
     request: Request[Any, Any, Any],
@@ -218,14 +239,7 @@ async def ship(
     staff: NamedDependency[StaffMember],
     number: FromPath[str],
 ) -> Template | Redirect:
-    order = await _order(shop, number)
-    form = await request.form()
-    raw = str(form.get("tracking") or "")
-    try:
-        await fulfil(shop.database, order.id, Fulfilment.SHIPPED, staff.email, tracking=tracking_number(raw))
-    except FulfilmentError as error:
-        return await _refused(shop, request, number, error.translated(), tracking=raw)
-    return _back(number, "shipped")
+    return await _take_step(shop, request, staff, number, Fulfilment.SHIPPED, "shipped")
 
 
 @post("/orders/{number:str}/ready-for-pickup", name="admin_ready", status_code=303)
@@ -235,13 +249,7 @@ async def ready_for_pickup(
     staff: NamedDependency[StaffMember],
     number: FromPath[str],
 ) -> Template | Redirect:
-    order = await _order(shop, number)
-    address = f"{shop.settings.company}, {shop.settings.company_address}"
-    try:
-        await fulfil(shop.database, order.id, Fulfilment.READY_FOR_PICKUP, staff.email, pickup_address=address)
-    except FulfilmentError as error:
-        return await _refused(shop, request, number, error.translated())
-    return _back(number, "ready")
+    return await _take_step(shop, request, staff, number, Fulfilment.READY_FOR_PICKUP, "ready")
 
 
 @post("/orders/{number:str}/picked-up", name="admin_picked_up", status_code=303)
@@ -251,12 +259,7 @@ async def picked_up(
     staff: NamedDependency[StaffMember],
     number: FromPath[str],
 ) -> Template | Redirect:
-    order = await _order(shop, number)
-    try:
-        await fulfil(shop.database, order.id, Fulfilment.PICKED_UP, staff.email)
-    except FulfilmentError as error:
-        return await _refused(shop, request, number, error.translated())
-    return _back(number, "picked-up")
+    return await _take_step(shop, request, staff, number, Fulfilment.PICKED_UP, "picked-up")
 
 
 @post("/orders/{number:str}/cancel", name="admin_cancel", status_code=303)
