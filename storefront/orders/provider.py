@@ -61,6 +61,7 @@ class RefundRequest:
     idempotency_key: str
     order_id: int
     order_number: str
+    record_key: str  # the shop's record of the refund, written into its metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class RefundState:
     amount: int
     status: RefundStatus  # PENDING, SUCCEEDED, FAILED or CANCELED
     failure_reason: str | None = None
+    record_key: str | None = None  # the shop's record it was asked for with; None when made elsewhere
 
 
 class RefundRefused(Exception):

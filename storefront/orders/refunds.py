@@ -237,6 +237,7 @@ async def _ask_provider(
         idempotency_key=f"refund-{order_number}-{refund.idempotency_key}",
         order_id=order_id,
         order_number=order_number,
+        record_key=refund.idempotency_key,
     )
     try:
         state = await provider.create_refund(request)
@@ -303,8 +304,13 @@ async def apply_refund_in_transaction(
             return None
     order = (await connection.execute(_LOCK_ORDER, {"order": payment.order_id})).one()
     if refund is None:
-        # Locked now; another delivery of the same refund may have recorded it meanwhile.
+        # Locked now; another delivery of the same refund may have recorded it meanwhile, or it is
+        # the shop's own, whose event came before Stripe's answer to the request was recorded.
         refund = (await connection.execute(_BY_STRIPE_ID, {"refund": state.id})).one_or_none()
+    if refund is None and state.record_key:
+        refund = (await connection.execute(_BY_KEY, {"key": state.record_key})).one_or_none()
+        if refund is not None and refund.payment_id != payment.id:
+            refund = None  # a key of another payment: not this refund's record
     if refund is None:
         now = dt.datetime.now(dt.UTC)
         created = await connection.execute(

@@ -80,6 +80,7 @@ def refund_params(request: RefundRequest, environment: str) -> RefundCreateParam
             "order_id": str(request.order_id),
             "order_number": request.order_number,
             "environment": environment,
+            "storefront_refund": request.record_key,
         },
     }
 
@@ -99,6 +100,7 @@ def refund_state(refund: stripe.Refund) -> RefundState:
         amount=int(data.get("amount") or 0),
         status=status if status != RefundStatus.REQUESTED else RefundStatus.PENDING,
         failure_reason=data.get("failure_reason"),
+        record_key=(data.get("metadata") or {}).get("storefront_refund") or None,
     )
 
 

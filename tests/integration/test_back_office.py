@@ -620,3 +620,24 @@ def test_stripe_unreachable_keeps_the_refund_and_the_reconciler_sends_it_later(
     assert list(outcomes.values()) == ["pending"]
     ((_amount, status, refund_id),) = refunds(shop_settings, order.id)
     assert status == "pending" and refund_id.startswith("re_")
+
+
+def test_the_event_of_the_shops_own_refund_arriving_before_stripes_answer_finds_its_record(
+    app_client, shop_settings, stripe_sandbox
+):
+    """Stripe made the refund, but its answer was lost (or is slower than its webhook): the event
+    is matched to the shop's record through the key in the refund's metadata, never recorded twice."""
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    intent_id = payments(shop_settings, order.id)[0][0]
+    sign_in(app_client)
+    set_switches(stripe_sandbox.store, api_fault="error_500", api_fault_count=10)
+    try:
+        post(app_client, f"/admin/orders/{order.number}/refunds", what="all", key="lost-answer", reason="returned")
+    finally:
+        set_switches(stripe_sandbox.store, api_fault="none", api_fault_count=0)
+    assert refunds(shop_settings, order.id) == [(order.total, "requested", None)]
+    made = stripe_sandbox.account.create_refund(
+        {"payment_intent": intent_id, "metadata": {"storefront_refund": "lost-answer"}}, Call("req_lost")
+    )
+    assert set(forward_events(app_client, stripe_sandbox, made["id"])) == {200}
+    assert refunds(shop_settings, order.id) == [(order.total, "pending", made["id"])]
