@@ -7,7 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,30 @@ class LocalShop:
     log: Path
     outbox: Path
 
-    def command(self, *args: str, fails: bool = False) -> str:
+    def command(self, *args: str, fails: bool = False, input: str | None = None) -> str:
         """Run the shop's command line (`python -m storefront …`) against this shop: its output, or
-        with `fails=True` its error output, checking that it did fail."""
+        with `fails=True` its error output, checking that it did fail. `input` is sent to its stdin
+        (e.g. a password for `staff add … --password-stdin`)."""
         done = subprocess.run(
-            [sys.executable, "-m", "storefront", *args], cwd=ROOT, env=self.env, capture_output=True, text=True
+            [sys.executable, "-m", "storefront", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            input=input,
         )
         if (done.returncode != 0) != fails:
             raise AssertionError(f"`storefront {' '.join(args)}` exited {done.returncode}: {done.stderr.strip()}")
         return done.stderr if fails else done.stdout
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A back-office account the journeys sign in with."""
+
+    email: str
+    password: str = field(repr=False)
+    role: str  # "owner" or "staff"
 
 
 @dataclass(frozen=True)
@@ -96,9 +112,10 @@ class ShopRecords:
         )
 
     def emails(self, number: str) -> list[str]:
-        """The e-mails the shop decided to send about an order (kinds), in the order decided."""
+        """The e-mails the shop decided to send its customer about an order (kinds), in the order decided."""
         rows = self._rows(
-            "SELECT e.kind FROM outbox_email e JOIN shop_order o ON o.id = e.order_id WHERE o.number = ? ORDER BY e.id",
+            "SELECT e.kind FROM outbox_email e JOIN shop_order o ON o.id = e.order_id"
+            " WHERE o.number = ? AND e.recipient <> '' ORDER BY e.id",
             number,
         )
         return [kind for (kind,) in rows]
@@ -112,14 +129,20 @@ class ShopRecords:
         )
         return [kind for (kind,) in rows]
 
-    def sent_email(self, number: str, seconds: float = 10) -> str:
-        """The confirmation e-mail the outbox wrote for an order (the sender runs every 2 s)."""
+    def sent_email(self, number: str, seconds: float = 10, subject: str = "") -> str:
+        """The first e-mail to the customer the outbox wrote about an order whose subject has
+        `subject` in it (the sender runs every 2 s)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            for path in self.shop.outbox.glob("*.eml"):
-                text = path.read_text()
-                if number in text:
-                    return text
+            for path in sorted(self.shop.outbox.glob("*.eml")):
+                message = message_from_bytes(path.read_bytes())
+                if (
+                    number in str(message["Subject"])
+                    and subject in str(message["Subject"])
+                    and "@" in str(message["To"])
+                    and message["To"] != self.shop.env.get("STOREFRONT_COMPANY_EMAIL", "shop@example.ch")
+                ):
+                    return path.read_text()
             time.sleep(0.1)
         raise AssertionError(f"no e-mail about order {number} was written within {seconds} s")
 
@@ -202,6 +225,17 @@ class Sandbox:
         assert response.status_code == 200, response.text
         logged: list[dict[str, Any]] = response.json()["requests"]
         return logged[::-1]
+
+    def refund_in_dashboard(self, intent_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Refund a paid PaymentIntent as if in Stripe's dashboard, without the shop asking: `amount`
+        in Rappen, None for what is left. The refund (pending; it settles a few seconds later), which
+        the shop learns of only from webhooks: wait for them with
+        `wait_for_deliveries(refund["id"], "refund.updated")` or `(refund["charge"], "charge.refunded")`."""
+        response = self.http.post(f"{self.url}/control/api/intents/{intent_id}/refund", json={"amount": amount})
+        if response.status_code != 200:
+            raise AssertionError(f"the sandbox refused the dashboard refund ({response.status_code}): {response.text}")
+        refund: dict[str, Any] = response.json()
+        return refund
 
     def intent(self, intent_id: str) -> stripe.PaymentIntent:
         return self.stripe.v1.payment_intents.retrieve(intent_id)

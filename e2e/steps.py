@@ -1,12 +1,17 @@
-"""Steps many journeys share: fill a cart and reach the review page, check a page with axe-core,
-and walk a page by keyboard alone."""
+"""Steps many journeys share: fill a cart and reach the review page (or pay), sign in to the back
+office, check a page with axe-core, and walk a page by keyboard alone."""
 
 from __future__ import annotations
 
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Locator, Page
+from typing import TYPE_CHECKING
 
-from e2e.pages import PICK_UP, Address, CheckoutPage, ProductPage, ReviewPage
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Locator, Page, expect
+
+from e2e.pages import PAID, PICK_UP, Address, CheckoutPage, OrdersPage, ProductPage, ReviewPage, SignInPage
+
+if TYPE_CHECKING:
+    from e2e.backstage import StaffAccount
 
 AXE = Axe()
 NBSP = "\u00a0"
@@ -32,6 +37,27 @@ def check_out(
         product_page.choose(option)
     product_page.set_quantity(quantity).add_to_cart()
     return CheckoutPage(page).open().fill(address, delivery=delivery).continue_to_review()
+
+
+def paid_order(
+    page: Page,
+    address: Address,
+    product: str = "enamel-mug",
+    *,
+    option: str | None = None,
+    quantity: int = 1,
+    delivery: str = PICK_UP,
+) -> str:
+    """Buy a product and pay with TWINT, as `check_out` and "Authorize": the paid order's number."""
+    order = check_out(page, address, product, option=option, quantity=quantity, delivery=delivery)
+    paid = order.pay_with_twint().authorize()
+    expect(paid.status).to_contain_text(PAID)
+    return paid.number
+
+
+def sign_in(page: Page, account: StaffAccount) -> OrdersPage:
+    """Sign in to the back office: its orders list."""
+    return SignInPage(page).open().sign_in(account.email, account.password)
 
 
 def serious_violations(page: Page) -> list[str]:
