@@ -1,6 +1,7 @@
 """Placing orders and applying payment states, through the services, on each database."""
 
 import asyncio
+import email.policy
 
 import pytest
 
@@ -289,9 +290,9 @@ def test_a_paid_order_queues_one_confirmation_and_the_outbox_sends_it(settings, 
         return await sender.send_due(), await sender.send_due()
 
     assert with_database(settings, send) == (2, 0)  # each sent once
-    messages = [message_from_bytes(eml.read_bytes()) for eml in sorted(tmp_path.glob("*.eml"))]
+    messages = [message_from_bytes(eml.read_bytes(), policy=email.policy.default) for eml in tmp_path.glob("*.eml")]
     (notice,) = [m for m in messages if m["To"] == "orders@example.ch"]
-    assert notice["Subject"] == f"Neue Bestellung {order.number}: CHF\xa031.00"
+    assert notice["Subject"] == f"Neue Bestellung {order.number}: CHF\xa029.00"  # 22.00 + B-Post 7.00
     assert "Enamel Mug" in notice.get_payload(decode=True).decode()
     (message,) = [m for m in messages if m["To"] == "anna@example.ch"]
     assert message["Subject"] == f"Ihre Bestellung {order.number}"  # the order was placed in German
