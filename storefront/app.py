@@ -25,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from storefront import twint
+from storefront.admin.accounts import end_idle_sessions
 from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_page, delete_line, update_line
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         refunds = await settle_refunds(database, shop.payments)
         if refunds:
             logger.info("reconciler, refunds: %s", refunds)
+        await end_idle_sessions(database, dt.timedelta(hours=settings.staff_session_hours))
 
     # Every minute in each worker, the first round a while after start-up.
     reconciling = Periodic("reconciler", reconcile_round, INTERVAL_S, first_delay_s=INTERVAL_S)

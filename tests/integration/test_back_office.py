@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from storefront.admin.accounts import add_account
+from storefront.admin.accounts import add_account, end_idle_sessions
 from storefront.admin.models import Role
 from storefront.app import create_app
 from storefront.db import Database
@@ -195,6 +195,20 @@ def test_a_session_ends_after_the_idle_time(app_client, shop_settings):
     execute(shop_settings.database_url, "UPDATE staff_session SET last_seen_at = :at", at=idle)
     assert app_client.get("/admin/orders", follow_redirects=False).status_code == 303
     assert query(shop_settings.database_url, "SELECT count(*) FROM staff_session") == [(0,)]
+
+
+def test_sessions_left_idle_are_forgotten_by_the_periodic_round(app_client, shop_settings):
+    sign_in(app_client)
+    sign_in(app_client, STAFF)
+    idle = dt.datetime.now(dt.UTC) - dt.timedelta(hours=13)
+    execute(
+        shop_settings.database_url,
+        "UPDATE staff_session SET last_seen_at = :at WHERE id = (SELECT min(id) FROM staff_session)",
+        at=idle,
+    )
+    ended = with_database(shop_settings, lambda db, _c: end_idle_sessions(db, dt.timedelta(hours=12)))
+    assert ended == 1
+    assert query(shop_settings.database_url, "SELECT count(*) FROM staff_session") == [(1,)]
 
 
 def test_changing_the_password_ends_every_other_session(shop_settings):
