@@ -199,7 +199,8 @@ def test_a_session_ends_after_the_idle_time(app_client, shop_settings):
 
 def test_sessions_left_idle_are_forgotten_by_the_periodic_round(app_client, shop_settings):
     sign_in(app_client)
-    sign_in(app_client, STAFF)
+    with TestClient(app=create_app(shop_settings)) as other_browser:
+        sign_in(other_browser, STAFF)
     idle = dt.datetime.now(dt.UTC) - dt.timedelta(hours=13)
     execute(
         shop_settings.database_url,
