@@ -10,13 +10,14 @@ from litestar import Request, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from storefront.admin import accounts
 from storefront.admin.accounts import AccountError, SignedIn, StaffMember, Throttled
 from storefront.admin.auth import (
     ADMIN_PATH,
+    SESSION_COOKIE,
     expired_cookie,
     owner_only,
     provide_staff,
@@ -68,7 +69,7 @@ def _address(request: Request[Any, Any, Any]) -> str:
 async def sign_in_page(
     request: Request[Any, Any, Any],
     shop: NamedDependency[Shop],
-    next_page: Annotated[str | None, Parameter(query="next")] = None,
+    next_page: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Template:
     return _page(shop, request, "admin/sign_in.html", next_page=safe_next(next_page), email="")
 
@@ -80,7 +81,7 @@ async def sign_in(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) 
     next_page = safe_next(str(form.get("next") or ""))
     outcome = await accounts.sign_in(shop.database, email, password, _address(request))
     if isinstance(outcome, SignedIn):
-        old = request.cookies.get("storefront_staff")
+        old = request.cookies.get(SESSION_COOKIE)
         if old:
             await accounts.end_session(shop.database, old)
         return Redirect(next_page, status_code=303, cookies=[session_cookie(shop.settings, outcome.token)])
@@ -104,7 +105,7 @@ async def sign_in(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) 
 
 @post("/sign-out", name="admin_sign_out", status_code=303)
 async def sign_out(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Redirect:
-    token = request.cookies.get("storefront_staff")
+    token = request.cookies.get(SESSION_COOKIE)
     if token:
         await accounts.end_session(shop.database, token)
     return Redirect("/admin/sign-in", status_code=303, cookies=[expired_cookie(shop.settings)])
@@ -124,7 +125,7 @@ async def account_page(
 
 @post("/account/password", name="admin_password", status_code=303)
 async def change_password(
-    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: StaffMember
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]
 ) -> Template | Redirect:
     form = await request.form()
     current, new, repeated = (str(form.get(name) or "") for name in ("current", "new", "repeat"))
