@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -28,7 +28,8 @@ from storefront.admin.auth import (
 )
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
-from storefront.money import parse_chf
+from storefront.money import parse_chf, swiss_today
+from storefront.orders.accounting import Period, PeriodError, orders_csv, vat_summary, vat_summary_csv
 from storefront.orders.backoffice import OrderDetail, Tab, list_orders, order_detail
 from storefront.orders.fulfilment import FulfilmentError, fulfil, tracking_number
 from storefront.orders.lifecycle import CancelRefused, cancel_order
@@ -364,6 +365,53 @@ async def refund_payment(
     return _back(number, _refund_done(outcome.status.value))
 
 
+# --- figures for the accountant ------------------------------------------------------------------
+
+
+def _period(chosen: str | None) -> Period:
+    if not chosen:
+        return Period.quarter_of(swiss_today())
+    try:
+        return Period.parse(chosen)
+    except PeriodError:
+        raise ValidationException(detail="period: write it as 2026-Q4 or 2026-11") from None
+
+
+@get("/figures", name="admin_figures", guards=[owner_only])
+async def figures_page(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], period: FromQuery[str | None] = None
+) -> Template:
+    chosen = _period(period)
+    today = swiss_today()
+    recent: list[str] = []  # this quarter and the seven before it
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    while len(recent) < 8:
+        recent.append(f"{year}-Q{quarter}")
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    summary = await vat_summary(shop.database, chosen)
+    return _page(shop, request, "admin/figures.html", summary=summary, recent=recent)
+
+
+def _csv(body: str, name: str) -> Response[bytes]:
+    return Response(
+        body.encode("utf-8-sig"),  # with a byte-order mark, so spreadsheets read the umlauts right
+        media_type="text/csv; charset=utf-8",
+        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@get("/figures/vat.csv", name="admin_figures_vat", guards=[owner_only])
+async def vat_csv(shop: NamedDependency[Shop], period: FromQuery[str | None] = None) -> Response[bytes]:
+    chosen = _period(period)
+    return _csv(vat_summary_csv(await vat_summary(shop.database, chosen)), f"vat-{chosen.name}.csv")
+
+
+@get("/figures/orders.csv", name="admin_figures_orders", guards=[owner_only])
+async def period_orders_csv(shop: NamedDependency[Shop], period: FromQuery[str | None] = None) -> Response[bytes]:
+    chosen = _period(period)
+    return _csv(await orders_csv(shop.database, chosen), f"orders-{chosen.name}.csv")
+
+
 admin_router = Router(
     path=ADMIN_PATH,
     route_handlers=[
@@ -381,6 +429,9 @@ admin_router = Router(
         cancel,
         refund,
         refund_payment,
+        figures_page,
+        vat_csv,
+        period_orders_csv,
     ],
     guards=[signed_in],
     dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},

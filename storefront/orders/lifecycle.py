@@ -243,6 +243,7 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState, so
         await record_event(connection, order.id, "payment", source, detail=f"{detail}{f'; {note}' if note else ''}")
     if payment_target == PaymentStatus.REFUND_DUE and paid_by != PaymentStatus.REFUND_DUE:
         logger.warning("order %s: payment %s came in but is due back (%s)", order.number, intent.id, note)
+        await connection.execute(update(payment_t).where(payment_t.c.id == payment.id).values(due_back=True))
     if order_target is not None and order_target != current:
         if order_target not in TRANSITIONS[current]:
             logger.info("order %s: %s after %s ignored (state only moves forward)", order.number, order_target, current)

@@ -147,6 +147,9 @@ class Payment(BigIntBase):
     synced_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     last_error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The money came in but the order did not keep it (paid twice, or too late): never a sale,
+    # also once it has been refunded.
+    due_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Refund(BigIntBase):
@@ -167,6 +170,7 @@ class Refund(BigIntBase):
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    paid_out_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True, index=True)
 
 
 class RefundLine(BigIntBase):

@@ -346,6 +346,10 @@ async def apply_refund_in_transaction(
         logger.info("refund %s: %s after %s ignored", state.id, target, current)
         return current
     await _set_refund(connection, refund.id, target, refund_id=state.id, failure_reason=state.failure_reason)
+    if target == RefundStatus.SUCCEEDED:  # the period in which the refund reduces the turnover
+        await connection.execute(
+            update(refund_t).where(refund_t.c.id == refund.id).values(paid_out_at=dt.datetime.now(dt.UTC))
+        )
     if current == RefundStatus.REQUESTED and target != RefundStatus.FAILED and refund.restock:
         for line in (
             await connection.execute(

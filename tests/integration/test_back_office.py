@@ -656,3 +656,26 @@ def test_the_event_of_the_shops_own_refund_arriving_before_stripes_answer_finds_
     )
     assert set(forward_events(app_client, stripe_sandbox, made["id"])) == {200}
     assert refunds(shop_settings, order.id) == [(order.total, "pending", made["id"])]
+
+
+def test_the_owner_sees_the_quarters_vat_figures_and_downloads_them(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))  # 22.00 + A-Post 9.00, this quarter
+    sign_in(app_client)
+    page = text_of(app_client.get("/admin/figures").text)
+    assert "1 paid orders, 0 refunds paid out." in page
+    assert "8.1\u00a0% CHF\u00a031.00 CHF\u00a02.32" in page  # 31.00 × 8.1 / 108.1 = 2.3228
+    summary = app_client.get("/admin/figures/vat.csv")
+    assert summary.headers["content-type"].startswith("text/csv")
+    assert summary.headers["content-disposition"].startswith('attachment; filename="vat-')
+    assert summary.content.startswith(b"\xef\xbb\xbf")  # spreadsheets then read it as UTF-8
+    assert ",8.1,31.00,2.32,0.00,0.00,31.00,2.32" in summary.text
+    orders = app_client.get("/admin/figures/orders.csv")
+    assert f"{order.number}," in orders.text and ",MUG," in orders.text
+    assert app_client.get("/admin/figures?period=2026-Q9").status_code == 400
+
+
+def test_a_staff_account_sees_no_vat_figures(app_client):
+    sign_in(app_client, STAFF)
+    assert "VAT figures" not in app_client.get("/admin/orders").text
+    for path in ("/admin/figures", "/admin/figures/vat.csv", "/admin/figures/orders.csv"):
+        assert app_client.get(path).status_code == 403, path
