@@ -307,3 +307,26 @@ def test_back_office_pages_have_no_serious_violations(page: Page, address, owner
     order.ship(TRACKING)
     check("order, shipped")
     assert {step: problems for step, problems in found.items() if problems} == {}
+
+
+def test_change_a_variants_stock_and_see_the_product_page_change(page: Page, back_office: OrdersPage, new_product):
+    """Staff count the shelf of a product with one unit left and find four more: "+4, found in the back room" in the
+    back office, and the product page (already open in another tab) shows 5 in stock after a reload."""
+    slug = new_product(name="QA Stock Lantern", stock=1)
+    page.goto(f"/products/{slug}")
+    expect(page.get_by_text("Only 1 left")).to_be_visible()
+    office = back_office.page
+    office.get_by_role("link", name="Products").click()
+    row = office.locator("tr", has=office.get_by_text(slug.upper(), exact=True))
+    row.get_by_label(f"Change the stock of {slug.upper()}").fill("+4")
+    row.get_by_label(f"Reason for the change of {slug.upper()}").fill("found in the back room")
+    row.get_by_role("button", name="Change stock").click()
+    expect(office.get_by_test_id(f"stock-{slug.upper()}")).to_have_text("5")
+    expect(
+        office.get_by_role("region", name="Latest stock changes").or_(
+            office.locator("section", has_text="Latest stock changes")
+        )
+    ).to_contain_text(f"{slug.upper()}: +4 → 5")
+    page.reload()
+    expect(page.get_by_text("Only 5 left")).to_be_visible()
+    assert serious_violations(office) == []

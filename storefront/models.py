@@ -4,7 +4,7 @@ from advanced_alchemy.base import orm_registry
 
 from storefront.admin.models import SignInFailure, StaffAccount, StaffSession
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
+from storefront.catalog.models import CatalogRevision, Product, ProductImage, StockMovement, Variant
 from storefront.orders.models import (
     Order,
     OrderEvent,
@@ -37,6 +37,7 @@ __all__ = [
     "SignInFailure",
     "StaffAccount",
     "StaffSession",
+    "StockMovement",
     "Variant",
     "metadata",
 ]

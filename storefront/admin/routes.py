@@ -26,6 +26,7 @@ from storefront.admin.auth import (
     signed_in,
     to_sign_in,
 )
+from storefront.catalog.backoffice import StockError, change_offer, change_stock, list_variants, recent_movements
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
 from storefront.money import parse_chf, swiss_today
@@ -50,6 +51,8 @@ DONE = {
     "refund-retry": N_("Stripe could not be reached. The refund is kept and will be sent again within minutes."),
     "refund-failed": N_("Stripe refused the refund. See the payment below."),
     "password": N_("Your password is changed. Every other session of your account has ended."),
+    "stock": N_("The stock is changed; the shop shows it at once."),
+    "offer": N_("The price and sale are changed; the shop shows them at once."),
 }
 
 
@@ -365,6 +368,71 @@ async def refund_payment(
     return _back(number, _refund_done(outcome.status.value))
 
 
+# --- products and stock ---------------------------------------------------------------------------
+
+
+async def _products_page(
+    shop: Shop,
+    request: Request[Any, Any, Any],
+    *,
+    status_code: int = 200,
+    failed: int | None = None,
+    error: str | None = None,
+    done: str | None = None,
+) -> Template:
+    return _page(
+        shop,
+        request,
+        "admin/products.html",
+        status_code=status_code,
+        variants=await list_variants(shop.database),
+        movements=await recent_movements(shop.database),
+        failed=failed,
+        error=error,
+        done=_(DONE[done]) if done in DONE else None,
+    )
+
+
+@get("/products", name="admin_products")
+async def products_page(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], done: FromQuery[str | None] = None
+) -> Template:
+    return await _products_page(shop, request, done=done)
+
+
+@post("/products/{variant_id:int}/stock", name="admin_stock", status_code=303)
+async def stock_change(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    variant_id: FromPath[int],
+) -> Template | Redirect:
+    form = await request.form()
+    try:
+        await change_stock(
+            shop.database, variant_id, str(form.get("change") or ""), str(form.get("reason") or ""), staff.email
+        )
+    except StockError as error:
+        return await _products_page(shop, request, status_code=409, failed=variant_id, error=error.translated())
+    return Redirect(f"/admin/products?done=stock#variant-{variant_id}", status_code=303)
+
+
+@post("/products/{variant_id:int}/offer", name="admin_offer", status_code=303, guards=[owner_only])
+async def offer_change(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], variant_id: FromPath[int]
+) -> Template | Redirect:
+    form = await request.form()
+    try:
+        try:
+            price = parse_chf(str(form.get("price") or ""))
+        except ValueError:
+            raise StockError(N_("Enter the price in CHF, such as 24.90.")) from None
+        await change_offer(shop.database, variant_id, price, form.get("on_sale") == "yes")
+    except StockError as error:
+        return await _products_page(shop, request, status_code=409, failed=variant_id, error=error.translated())
+    return Redirect(f"/admin/products?done=offer#variant-{variant_id}", status_code=303)
+
+
 # --- figures for the accountant ------------------------------------------------------------------
 
 
@@ -429,6 +497,9 @@ admin_router = Router(
         cancel,
         refund,
         refund_payment,
+        products_page,
+        stock_change,
+        offer_change,
         figures_page,
         vat_csv,
         period_orders_csv,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -49,6 +52,18 @@ class Variant(BigIntAuditBase):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class StockMovement(BigIntBase):
+    """A change of a variant's stock made in the back office: how much, what it left, why, who, when.
+    (Sales and cancellations move stock through their orders, which keep their own record.)"""
+
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    change: Mapped[int] = mapped_column(Integer)
+    stock_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(254))
 
 
 class _SingletonBase(CommonTableAttributes, DeclarativeBase):

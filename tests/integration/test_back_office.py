@@ -662,7 +662,7 @@ def test_the_owner_sees_the_quarters_vat_figures_and_downloads_them(app_client, 
     order = paid(shop_settings, stripe_sandbox, ("MUG", 1))  # 22.00 + A-Post 9.00, this quarter
     sign_in(app_client)
     page = text_of(app_client.get("/admin/figures").text)
-    assert "1 paid orders, 0 refunds paid out." in page
+    assert "Paid orders: 1 · Refunds paid out: 0" in page
     assert "8.1\u00a0% CHF\u00a031.00 CHF\u00a02.32" in page  # 31.00 × 8.1 / 108.1 = 2.3228
     summary = app_client.get("/admin/figures/vat.csv")
     assert summary.headers["content-type"].startswith("text/csv")
@@ -679,3 +679,91 @@ def test_a_staff_account_sees_no_vat_figures(app_client):
     assert "VAT figures" not in app_client.get("/admin/orders").text
     for path in ("/admin/figures", "/admin/figures/vat.csv", "/admin/figures/orders.csv"):
         assert app_client.get(path).status_code == 403, path
+
+
+# --- products and stock ----------------------------------------------------------------------------
+
+
+def variant_of(settings: Settings, sku: str) -> int:
+    found: int = query(settings.database_url, "SELECT id FROM variant WHERE sku = :s", s=sku)[0][0]
+    return found
+
+
+def movements(settings: Settings) -> list[tuple[Any, ...]]:
+    return query(
+        settings.database_url,
+        "SELECT v.sku, m.change, m.stock_after, m.reason, m.actor FROM stock_movement m"
+        " JOIN variant v ON v.id = m.variant_id ORDER BY m.id",
+    )
+
+
+def test_staff_adjust_and_set_stock_with_a_reason_and_the_shop_shows_it_at_once(app_client, shop_settings):
+    mug = variant_of(shop_settings, "MUG")
+    sign_in(app_client, STAFF)
+    assert "MUG" in text_of(app_client.get("/admin/products").text)
+    assert post(app_client, f"/admin/products/{mug}/stock", change="+5", reason="delivery").status_code == 303
+    assert stock(shop_settings, "MUG") == 17
+    assert post(app_client, f"/admin/products/{mug}/stock", change="3", reason="counted the shelf").status_code == 303
+    assert stock(shop_settings, "MUG") == 3
+    assert "Only 3 left" in text_of(app_client.get("/products/mug").text)  # the storefront, at once
+    assert movements(shop_settings) == [
+        ("MUG", 5, 17, "delivery", STAFF),
+        ("MUG", -14, 3, "counted the shelf", STAFF),
+    ]
+    assert sum(change for _sku, change, *_ in movements(shop_settings)) == 3 - 12  # from the 12 the test began with
+    page = text_of(app_client.get("/admin/products").text)
+    assert "MUG: -14 → 3" in page and f"{STAFF} · counted the shelf" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "message"),
+    [
+        ("-13", "breakage", "Only 12 units are in stock; the stock cannot go below zero."),
+        ("five", "delivery", "Write +5 to add units"),
+        ("+5", " ", "Say why the stock changes"),
+        ("+99999999", "delivery", "Write +5 to add units"),
+    ],
+)
+def test_a_stock_change_that_cannot_be_is_refused_and_changes_nothing(
+    app_client, shop_settings, change, reason, message
+):
+    mug = variant_of(shop_settings, "MUG")
+    sign_in(app_client, STAFF)
+    refused = post(app_client, f"/admin/products/{mug}/stock", change=change, reason=reason)
+    assert refused.status_code == 409 and message in text_of(refused.text)
+    assert stock(shop_settings, "MUG") == 12 and movements(shop_settings) == []
+
+
+def test_stock_changes_at_the_same_moment_all_count(shop_settings):
+    from storefront.catalog.backoffice import change_stock
+
+    mug = variant_of(shop_settings, "MUG")
+
+    async def deliveries(database: Database, _catalog: Any) -> None:
+        await asyncio.gather(*(change_stock(database, mug, "+1", "delivery", STAFF) for _ in range(10)))
+
+    with_database(shop_settings, deliveries)
+    assert stock(shop_settings, "MUG") == 22
+    assert [after for _sku, _change, after, *_ in movements(shop_settings)] == list(range(13, 23))
+
+
+def test_the_owner_changes_a_price_and_takes_a_variant_off_sale_and_the_shop_shows_it_at_once(
+    app_client, shop_settings
+):
+    mug = variant_of(shop_settings, "MUG")
+    assert "CHF\u00a022.00" in app_client.get("/products/mug").text  # the catalogue is loaded and cached
+    sign_in(app_client)
+    assert post(app_client, f"/admin/products/{mug}/offer", price="24.50", on_sale="yes").status_code == 303
+    assert "CHF\u00a024.50" in app_client.get("/products/mug").text
+    assert post(app_client, f"/admin/products/{mug}/offer", price="24.50").status_code == 303  # not on sale
+    assert app_client.get("/products/mug").status_code == 404
+    bad = post(app_client, f"/admin/products/{mug}/offer", price="0.00", on_sale="yes")
+    assert bad.status_code == 409 and "more than CHF 0" in text_of(bad.text)
+
+
+def test_a_staff_account_cannot_change_prices(app_client, shop_settings):
+    mug = variant_of(shop_settings, "MUG")
+    sign_in(app_client, STAFF)
+    assert 'name="price"' not in app_client.get("/admin/products").text
+    assert post(app_client, f"/admin/products/{mug}/offer", price="1.00", on_sale="yes").status_code == 403
+    assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(22_00,)]

@@ -38,6 +38,7 @@ EMPTIED_TABLES = (
     "cart_line",
     "cart",
     "product_image",
+    "stock_movement",
     "variant",
     "product",
     "staff_session",
