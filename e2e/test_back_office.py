@@ -3,6 +3,8 @@
 do, all of it by keyboard and without serious accessibility violations, on a desktop and a phone."""
 
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -330,3 +332,44 @@ def test_change_a_variants_stock_and_see_the_product_page_change(page: Page, bac
     page.reload()
     expect(page.get_by_text("Only 5 left")).to_be_visible()
     assert serious_violations(office) == []
+
+
+def test_upload_a_catalogue_file_with_a_bad_row_then_a_good_one(back_office: OrdersPage, needs_local_shop, tmp_path):
+    """A catalogue file with one bad row: the report names the row and nothing changes; the file mended: the
+    dry run's report, then "Apply this file", and the new product is in the shop."""
+    office = back_office.page
+    slug = f"qa-upload-{uuid.uuid4().hex[:8]}"
+    good = f"product,name,sku,price,vat,stock\n{slug},QA Uploaded Lantern,{slug.upper()},25.00,standard,3\n"
+    bad = good + "bad slug!,X,QA-BAD-1,1.00,standard,1\n"
+    office.get_by_role("link", name="Catalogue file").click()
+    (tmp_path / "bad.csv").write_text(bad)
+    office.get_by_label("CSV file").set_input_files(tmp_path / "bad.csv")
+    office.get_by_role("button", name="Check the file").click()
+    expect(office.get_by_role("alert")).to_contain_text("line 3")
+    expect(office.get_by_role("button", name="Apply this file")).to_have_count(0)
+    (tmp_path / "good.csv").write_text(good)
+    office.get_by_label("CSV file").set_input_files(tmp_path / "good.csv")
+    office.get_by_role("button", name="Check the file").click()
+    expect(office.get_by_test_id("catalogue-report")).to_contain_text(f"created variant {slug.upper()}")
+    assert serious_violations(office) == []
+    office.get_by_role("button", name="Apply this file").click()
+    expect(office.get_by_role("heading", name="Applied: the shop shows the changes now")).to_be_visible()
+    office.goto(f"/products/{slug}")
+    expect(office.get_by_role("heading", level=1)).to_have_text("QA Uploaded Lantern")
+
+
+def test_download_the_quarters_vat_summary_and_orders(page: Page, address, back_office: OrdersPage):
+    """A paid order this quarter, then "VAT figures": its amount at 8.1 %, and both CSV files download with
+    the order in them."""
+    number = paid_order(page, address, CHOCOLATE, delivery=B_POST)
+    office = back_office.page
+    office.get_by_role("link", name="VAT figures").click()
+    expect(office.get_by_role("table")).to_contain_text("8.1")
+    assert serious_violations(office) == []
+    with office.expect_download() as summary:
+        office.get_by_role("link", name="VAT summary (CSV)").click()
+    assert summary.value.suggested_filename.startswith("vat-")
+    assert "total" in Path(summary.value.path()).read_text(encoding="utf-8-sig")
+    with office.expect_download() as orders:
+        office.get_by_role("link", name="Orders of the period, one row per line (CSV)").click()
+    assert f"{number}," in Path(orders.value.path()).read_text(encoding="utf-8-sig")

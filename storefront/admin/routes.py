@@ -4,10 +4,15 @@ and redirects; htmx only spares page loads in the orders list."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import FormMultiDict
+from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -27,6 +32,7 @@ from storefront.admin.auth import (
     to_sign_in,
 )
 from storefront.catalog.backoffice import StockError, change_offer, change_stock, list_variants, recent_movements
+from storefront.catalog.importer import CatalogImportError, apply_catalog, export_catalog, parse_catalog_csv
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
 from storefront.money import parse_chf, swiss_today
@@ -40,6 +46,7 @@ from storefront.rendering import NO_STORE, render
 from storefront.shop import Shop
 from storefront.tokens import new_token
 
+logger = logging.getLogger("storefront.admin")
 HEADERS = {**NO_STORE, "X-Robots-Tag": "noindex"}
 # What a finished action says on the page it leads back to (only these; never text from the address).
 DONE = {
@@ -433,6 +440,78 @@ async def offer_change(
     return Redirect(f"/admin/products?done=offer#variant-{variant_id}", status_code=303)
 
 
+# --- catalogue files -------------------------------------------------------------------------------
+
+CATALOGUE_MAX_BYTES = 5 * 1024 * 1024
+# A file checked in a dry run waits here, under its hash, to be applied as it was checked.
+CHECKED_FILES = Path(tempfile.gettempdir()) / "storefront-catalogue"
+
+
+def _catalogue_page(shop: Shop, request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    context.setdefault("report", None)
+    context.setdefault("problems", None)
+    return _page(shop, request, "admin/catalogue.html", status_code=status_code, **context)
+
+
+@get("/catalogue", name="admin_catalogue", guards=[owner_only])
+async def catalogue_page(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template:
+    return _catalogue_page(shop, request)
+
+
+async def _run_import(request: Request[Any, Any, Any], data: bytes, *, dry_run: bool) -> list[str]:
+    products = parse_catalog_csv(data)
+    async with request.app.state.shop_alchemy.get_session() as session:
+        return await apply_catalog(session, products, commit=not dry_run)
+
+
+@post(
+    "/catalogue/check",
+    name="admin_catalogue_check",
+    status_code=200,
+    guards=[owner_only],
+    request_max_body_size=CATALOGUE_MAX_BYTES + 64 * 1024,
+)
+async def catalogue_check(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template:
+    """The dry run: the same report as `catalog import --dry-run`, and nothing changed."""
+    upload = (await request.form()).get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data:
+        return _catalogue_page(shop, request, 400, problems=[_("Choose a CSV file to check.")])
+    try:
+        report = await _run_import(request, data, dry_run=True)
+    except CatalogImportError as error:
+        return _catalogue_page(shop, request, 409, problems=error.problems)
+    checked = hashlib.sha256(data).hexdigest()
+    CHECKED_FILES.mkdir(parents=True, exist_ok=True)
+    (CHECKED_FILES / f"{checked}.csv").write_bytes(data)
+    return _catalogue_page(shop, request, report=report, checked=checked)
+
+
+@post("/catalogue/apply", name="admin_catalogue_apply", status_code=200, guards=[owner_only])
+async def catalogue_apply(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]
+) -> Template:
+    """The file exactly as it was checked (found by its hash), applied: all of it or nothing."""
+    checked = str((await request.form()).get("checked") or "")
+    path = CHECKED_FILES / f"{checked}.csv"
+    if not re.fullmatch(r"[0-9a-f]{64}", checked) or not path.is_file():
+        return _catalogue_page(shop, request, 409, problems=[_("Check the file again before applying it.")])
+    try:
+        report = await _run_import(request, path.read_bytes(), dry_run=False)
+    except CatalogImportError as error:  # the catalogue changed since the check
+        return _catalogue_page(shop, request, 409, problems=error.problems)
+    path.unlink(missing_ok=True)
+    logger.info("catalogue file %s applied by %s: %d lines", checked[:12], staff.email, len(report))
+    return _catalogue_page(shop, request, report=report, applied=True)
+
+
+@get("/catalogue.csv", name="admin_catalogue_csv", guards=[owner_only])
+async def catalogue_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async with request.app.state.shop_alchemy.get_session() as session:
+        body = await export_catalog(session)
+    return _csv(body, f"catalogue-{swiss_today().isoformat()}.csv")
+
+
 # --- figures for the accountant ------------------------------------------------------------------
 
 
@@ -500,6 +579,10 @@ admin_router = Router(
         products_page,
         stock_change,
         offer_change,
+        catalogue_page,
+        catalogue_check,
+        catalogue_apply,
+        catalogue_csv,
         figures_page,
         vat_csv,
         period_orders_csv,

@@ -321,3 +321,54 @@ def _assign(target: object, **values: object) -> list[str]:
             changes.append(f"{name} {shown(before)} → {shown(value)}")
             setattr(target, name, value)
     return changes
+
+
+COLUMNS = (
+    "product",
+    "name",
+    "description",
+    "active",
+    "image",
+    "image_alt",
+    "sku",
+    "option",
+    "price",
+    "vat",
+    "stock",
+    "variant_active",
+)
+
+
+async def export_catalog(session: AsyncSession) -> str:
+    """The whole catalogue in the import's own format, so a file downloaded, edited and uploaded
+    again changes exactly what was edited. A product's pictures go on its first rows, one per row;
+    a product with more pictures than variants keeps the rest when the file comes back (pictures
+    left out of a file are left as they are only if the product's rows name none)."""
+    products = (await session.scalars(select(Product).order_by(Product.position, Product.id))).all()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for product in products:
+        images = [(image.path, image.alt) for image in product.images]
+        if len(images) > len(product.variants):
+            images = []  # cannot be written one per row: named by no row, so kept as they are
+        for index, variant in enumerate(product.variants):
+            first = index == 0
+            image, alt = images[index] if index < len(images) else ("", "")
+            writer.writerow(
+                [
+                    product.slug,
+                    product.name if first else "",
+                    product.description if first else "",
+                    ("yes" if product.active else "no") if first else "",
+                    image,
+                    alt,
+                    variant.sku,
+                    variant.label,
+                    f"{variant.price // 100}.{variant.price % 100:02d}",
+                    variant.vat_class,
+                    variant.stock,
+                    "yes" if variant.active else "no",
+                ]
+            )
+    return out.getvalue()

@@ -8,7 +8,10 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +30,7 @@ from storefront.sandbox.app import create_sandbox_app
 from storefront.sandbox.base import Call
 from storefront.sandbox.faults import set_switches
 from storefront.settings import Settings
-from tests.support.db import execute, order_status, payments, query, stock, with_database
+from tests.support.db import ROOT, execute, order_status, payments, query, stock, with_database
 from tests.support.factories import fill_cart, place
 from tests.support.http import HTMX, csrf, serve, text_of
 from tests.support.sandbox import SECRET_KEY, WEBHOOK_SECRET, Sandbox
@@ -767,3 +770,79 @@ def test_a_staff_account_cannot_change_prices(app_client, shop_settings):
     assert 'name="price"' not in app_client.get("/admin/products").text
     assert post(app_client, f"/admin/products/{mug}/offer", price="1.00", on_sale="yes").status_code == 403
     assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(22_00,)]
+
+
+# --- catalogue files -------------------------------------------------------------------------------
+
+
+def upload(client: TestClient[Any], data: bytes) -> Any:
+    return client.post(
+        "/admin/catalogue/check",
+        data={"_csrf_token": csrf(client)},
+        files={"file": ("catalogue.csv", data, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def report_lines(html: str) -> list[str]:
+    found = re.search(r'<ul class="report" data-testid="catalogue-report">(.*?)</ul>', html, re.S)
+    assert found, "no report on the page"
+    return [text_of(item) for item in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)]
+
+
+GOOD = (
+    b"product,name,sku,option,price,vat,stock\n"
+    b"mug,,MUG,,23.00,standard,12\n"
+    b"lantern,QA Lantern,LANTERN-1,small,25.00,standard,4\n"
+)
+
+
+def test_a_catalogue_file_is_checked_like_the_command_line_then_applied(app_client, shop_settings, tmp_path):
+    sign_in(app_client)
+    checked = upload(app_client, GOOD)
+    assert checked.status_code == 200
+    lines = report_lines(checked.text)
+    assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(22_00,)]  # dry run
+    path = tmp_path / "catalogue.csv"
+    path.write_bytes(GOOD)
+    command = subprocess.run(
+        [sys.executable, "-m", "storefront", "catalog", "import", "--dry-run", str(path)],
+        cwd=ROOT,
+        env={**os.environ, "STOREFRONT_DATABASE_URL": shop_settings.database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert lines == [text_of(line) for line in command.stdout.splitlines()[:-1]]  # the last line: "dry run: …"
+    assert "line 2: updated variant MUG (price CHF\u00a022.00 → CHF\u00a023.00)" in lines
+    key = re.search(r'name="checked" value="([0-9a-f]{64})"', checked.text).group(1)
+    applied = post(app_client, "/admin/catalogue/apply", checked=key)
+    assert applied.status_code == 200 and "Applied" in applied.text
+    assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(23_00,)]
+    assert "QA Lantern" in app_client.get("/products/lantern").text  # on the shop at once
+    assert post(app_client, "/admin/catalogue/apply", checked=key).status_code == 409  # applied once
+
+
+def test_a_file_with_a_bad_row_lists_its_problems_and_changes_nothing(app_client, shop_settings):
+    sign_in(app_client)
+    refused = upload(app_client, GOOD + b"bad slug!,X,SKU-X,,1.00,standard,1\n")
+    assert refused.status_code == 409
+    assert "line 4" in text_of(refused.text) and "Apply this file" not in refused.text
+    assert query(shop_settings.database_url, "SELECT count(*) FROM variant WHERE sku = 'LANTERN-1'") == [(0,)]
+    assert upload(app_client, b"").status_code == 400
+
+
+def test_the_downloaded_catalogue_comes_back_unchanged(app_client, shop_settings):
+    sign_in(app_client)
+    download = app_client.get("/admin/catalogue.csv")
+    assert download.headers["content-disposition"].startswith('attachment; filename="catalogue-')
+    body = download.content
+    assert body.startswith(b"\xef\xbb\xbfproduct,name,description,active,image,image_alt,sku,option,price,vat,stock")
+    lines = report_lines(upload(app_client, body).text)
+    assert lines and all(" unchanged " in f" {line} " for line in lines), lines
+
+
+def test_a_staff_account_cannot_upload_a_catalogue(app_client):
+    sign_in(app_client, STAFF)
+    assert upload(app_client, GOOD).status_code == 403
+    assert app_client.get("/admin/catalogue.csv").status_code == 403
