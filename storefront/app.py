@@ -38,7 +38,7 @@ from storefront.errors import html_exception_handler
 from storefront.i18n import LANGUAGE_COOKIE, current_language, gettext, ngettext, use_language_of
 from storefront.legal import legal_page
 from storefront.logs import install_redaction
-from storefront.money import SWISS_TIME, format_chf, format_rate
+from storefront.money import SWISS_TIME, format_chf, format_rate, plain_chf
 from storefront.orders.emails import OutboxSender
 from storefront.orders.reconciler import INTERVAL_S, reconcile
 from storefront.orders.refunds import settle_refunds
@@ -66,6 +66,7 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
         env.lstrip_blocks = True
         env.filters["chf"] = lambda rappen, whole=False: format_chf(rappen, current_language(), whole=whole)
         env.filters["rate"] = format_rate
+        env.filters["plain_chf"] = plain_chf
         env.filters["localtime"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y %H:%M")
         env.filters["localdate"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y")
         env.globals["asset_url"] = assets.url

@@ -29,6 +29,12 @@ def parse_chf(text: str) -> int:
     return int(match["francs"]) * 100 + int(match["rappen"] or 0)
 
 
+def plain_chf(rappen: int) -> str:
+    """4990 → `"49.90"`: the plain form that forms, files and spreadsheets read (`parse_chf` reads it back)."""
+    sign = "-" if rappen < 0 else ""
+    return f"{sign}{abs(rappen) // 100}.{abs(rappen) % 100:02d}"
+
+
 def _group(digits: str, separator: str) -> str:
     groups: list[str] = []
     while len(digits) > 3:

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storefront.assets import ASSETS_DIR
 from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.catalog.service import bump_revision
-from storefront.money import VatClass, format_chf, parse_chf
+from storefront.money import VatClass, format_chf, parse_chf, plain_chf
 
 REQUIRED = ("product", "sku", "price", "vat", "stock")
 OPTIONAL = ("name", "description", "active", "image", "image_alt", "option", "variant_active")
@@ -365,7 +365,7 @@ async def export_catalog(session: AsyncSession) -> str:
                     alt,
                     variant.sku,
                     variant.label,
-                    f"{variant.price // 100}.{variant.price % 100:02d}",
+                    plain_chf(variant.price),
                     variant.vat_class,
                     variant.stock,
                     "yes" if variant.active else "no",

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 
 from storefront.db import Database
 from storefront.money import SWISS_TIME, VatClass, vat_in_gross, vat_rate
+from storefront.money import plain_chf as chf
 from storefront.orders.models import OrderStatus, RefundStatus
 from storefront.orders.refunds import refund_line_t
 from storefront.orders.views import order_line_t, order_t, payment_t, refund_t
@@ -210,12 +211,6 @@ async def vat_summary(database: Database, period: Period) -> VatSummary:
         summary.totals.refunds += figure.refunds
         summary.totals.refunds_vat += figure.refunds_vat
     return summary
-
-
-def chf(rappen: int) -> str:
-    """12.50: the plain form spreadsheets and accounting programmes read."""
-    sign = "-" if rappen < 0 else ""
-    return f"{sign}{abs(rappen) // 100}.{abs(rappen) % 100:02d}"
 
 
 def vat_summary_csv(summary: VatSummary) -> str:

@@ -9,6 +9,7 @@ from storefront.money import (
     format_chf,
     format_rate,
     parse_chf,
+    plain_chf,
     vat_breakdown,
     vat_in_gross,
     vat_rate,
@@ -135,3 +136,10 @@ def test_breakdown_groups_by_rate_highest_first():
 def test_rate_is_written_with_a_point_and_a_no_break_space():
     assert format_rate(Decimal("8.1")) == f"8.1{NBSP}%"
     assert format_rate(Decimal("8.0")) == f"8{NBSP}%"
+
+
+@pytest.mark.parametrize(("rappen", "text"), [(4990, "49.90"), (5, "0.05"), (0, "0.00"), (-1250, "-12.50")])
+def test_the_plain_form_is_read_back_by_parse_chf(rappen, text):
+    assert plain_chf(rappen) == text
+    if rappen >= 0:
+        assert parse_chf(text) == rappen
