@@ -10,10 +10,10 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from jinja2 import Environment
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, Request, Response, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import CacheControlHeader, Cookie, State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging import LoggingConfig
@@ -21,6 +21,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
@@ -29,6 +30,7 @@ from storefront.admin.accounts import end_idle_sessions
 from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_page, delete_line, update_line
+from storefront.catalog.pictures import WIDTHS, is_media, media_url
 from storefront.catalog.routes import catalog_page, product_page
 from storefront.catalog.service import Catalog
 from storefront.checkout.routes import checkout_page, checkout_return, place
@@ -70,9 +72,33 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
         env.filters["localtime"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y %H:%M")
         env.filters["localdate"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y")
         env.globals["asset_url"] = assets.url
+
+        def picture_url(path: str, width: int) -> str:
+            """A product picture in one of the storefront's widths (a drawing under assets/ has one)."""
+            return media_url(path, width) if is_media(path) else assets.url(path)
+
+        def picture_srcset(path: str, width: int) -> str:
+            """The same picture for screens of twice the density, when there is one."""
+            return f"{media_url(path, width * 2)} 2x" if is_media(path) and width * 2 in WIDTHS else ""
+
+        env.globals["picture_url"] = picture_url
+        env.globals["picture_srcset"] = picture_srcset
         env.globals["twint"] = twint
 
     return callback
+
+
+def _media_router(settings: Settings) -> Router:
+    """Uploaded product pictures: named by their content, so cached for a year."""
+    media_dir = Path(settings.media_dir)
+    media_dir.mkdir(parents=True, exist_ok=True)
+    return create_static_files_router(
+        path="/media",
+        directories=[media_dir],
+        name="media",
+        cache_control=CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True),
+        include_in_schema=False,
+    )
 
 
 async def _choose_language(request: Request[Any, Any, Any]) -> None:
@@ -174,6 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             order_status,
             healthz,
             serve_asset,
+            _media_router(settings),
             admin_router,
         ],
         plugins=[HTMXPlugin(), SQLAlchemyPlugin(config=alchemy), StorefrontCLIPlugin()],
@@ -187,9 +214,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/healthz", "/assets/"],
+            exclude=["/healthz", "/assets/", "/media/"],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/assets/"),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/(assets|media)/"),
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
         before_request=_choose_language,
         middleware=[DefineMiddleware(SecurityHeadersMiddleware, headers=security_headers(settings))],

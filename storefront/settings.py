@@ -59,6 +59,7 @@ class Settings:
     free_shipping_from: int = 100_00  # Rappen: orders of this much or more ship free
     order_email: str | None = None  # where the shop is told of each paid order; unset: company_email
     staff_session_hours: int = 12  # a back-office session ends after this long without a request
+    media_dir: str = str(VAR_DIR / "media")  # product pictures uploaded in the back office
 
     @property
     def notify_address(self) -> str:
@@ -98,6 +99,7 @@ class Settings:
             free_shipping_from=reader.chf("STOREFRONT_FREE_SHIPPING_FROM", 100_00),
             order_email=reader.email("STOREFRONT_ORDER_EMAIL"),
             staff_session_hours=reader.integer("STOREFRONT_STAFF_SESSION_HOURS", 12, low=1, high=24 * 30),
+            media_dir=reader.optional("STOREFRONT_MEDIA_DIR") or str(VAR_DIR / "media"),
         )
         if production:
             settings.refuse_insecure_production()

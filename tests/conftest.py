@@ -55,5 +55,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key="test-secret-" + "x" * 32,
         outbox_dir=str(tmp_path / "outbox"),
+        media_dir=str(tmp_path / "media"),
         stripe_webhook_secret=WEBHOOK_SECRET,
     )

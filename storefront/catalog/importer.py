@@ -8,7 +8,8 @@ Columns (a header row names them; order is free; `,` or `;` separated, UTF-8):
 | name          | new products | the product's name                                           |
 | description   | no       | the product's text                                                   |
 | active        | no       | `yes` (default for new products) or `no`: whether it is on sale      |
-| image         | no       | a picture under `assets/`, e.g. `img/products/honey.svg`              |
+| image         | no       | a picture under `assets/`, e.g. `img/products/honey.svg`, or `media/…`: |
+|               |          | one uploaded in the back office, as the downloaded file names it      |
 | image_alt     | with image | the picture's text for people who can't see it                     |
 | sku           | yes      | the variant's stock-keeping unit, unique across the shop             |
 | option        | no       | the variant's option, e.g. `500 g` or `M / blue`                      |
@@ -38,13 +39,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storefront.assets import ASSETS_DIR
 from storefront.catalog.models import Product, ProductImage, Variant
+from storefront.catalog.pictures import is_media, is_stored
 from storefront.catalog.service import bump_revision
 from storefront.money import VatClass, format_chf, parse_chf, plain_chf
 
 REQUIRED = ("product", "sku", "price", "vat", "stock")
 OPTIONAL = ("name", "description", "active", "image", "image_alt", "option", "variant_active")
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 _YES = {"yes", "y", "true", "1", "ja", "oui", "si", "sì"}
 _NO = {"no", "n", "false", "0", "nein", "non"}
 MAX_ROWS = 50_000
@@ -80,8 +82,11 @@ class ProductRows:
     variants: list[VariantRow] = field(default_factory=list)
 
 
-def parse_catalog_csv(data: bytes, assets_dir: Path = ASSETS_DIR) -> list[ProductRows]:
-    """Check the whole file; return it grouped by product, or raise with every problem found."""
+def parse_catalog_csv(
+    data: bytes, *, media_dir: Path | None = None, assets_dir: Path = ASSETS_DIR
+) -> list[ProductRows]:
+    """Check the whole file; return it grouped by product, or raise with every problem found.
+    Pictures uploaded in the back office (`media/…`) are accepted when they are in `media_dir`."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -120,7 +125,7 @@ def parse_catalog_csv(data: bytes, assets_dir: Path = ASSETS_DIR) -> list[Produc
             values = {key: (value or "").strip() for key, value in row.items()}
             if not any(values.values()):
                 continue  # a blank line
-            _parse_row(line, values, products, skus, problems, assets_dir)
+            _parse_row(line, values, products, skus, problems, media_dir, assets_dir)
     except csv.Error as error:
         problems.append(f"line {reader.line_num}: {error}")
     if not products and not problems:
@@ -136,13 +141,14 @@ def _parse_row(
     products: dict[str, ProductRows],
     skus: dict[str, int],
     problems: list[str],
+    media_dir: Path | None,
     assets_dir: Path,
 ) -> None:
     def fail(message: str) -> None:
         problems.append(f"line {line}: {message}")
 
     slug = values["product"]
-    if not _SLUG.fullmatch(slug) or len(slug) > 120:
+    if not SLUG_PATTERN.fullmatch(slug) or len(slug) > 120:
         return fail(f"product {slug!r} must be lower-case letters, digits and single hyphens (e.g. alpine-honey)")
     try:
         active = _flag(values.get("active", ""))
@@ -164,12 +170,16 @@ def _parse_row(
                 setattr(product, column, value)
 
     image, alt = values.get("image", ""), values.get("image_alt", "")
-    if image:
+    if image and is_media(image):
+        if media_dir is None or not is_stored(image, media_dir):
+            return fail(f"image {image!r} is not a picture uploaded to this shop's media folder")
+    elif image:
         resolved = (assets_dir / image).resolve()
         if ".." in Path(image).parts or not resolved.is_relative_to(assets_dir.resolve()) or not resolved.is_file():
             return fail(f"image {image!r} is not a file under assets/")
         if resolved.suffix.lower() not in {".svg", ".webp", ".jpg", ".jpeg", ".png", ".avif"}:
             return fail(f"image {image!r} is not a picture (svg, webp, jpg, png, avif)")
+    if image:
         if not alt:
             return fail("image_alt is required with an image (its text for people who can't see it)")
         if (image, alt) not in product.images:
@@ -178,7 +188,7 @@ def _parse_row(
         return fail("image_alt is given without an image")
 
     sku = values["sku"]
-    if not _SKU.fullmatch(sku):
+    if not SKU_PATTERN.fullmatch(sku):
         return fail(f"sku {sku!r} must be 1-64 letters, digits or . _ / - and start with a letter or digit")
     if sku in skus:
         return fail(f"sku {sku!r} appears already on line {skus[sku]}")
