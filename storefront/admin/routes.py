@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency, Provide
@@ -32,10 +33,22 @@ from storefront.admin.auth import (
     to_sign_in,
 )
 from storefront.catalog.backoffice import StockError, change_offer, change_stock, list_variants, recent_movements
+from storefront.catalog.editor import (
+    PictureFields,
+    ProductFields,
+    blank_form,
+    check,
+    fields_of,
+    read_form,
+    save_product,
+)
 from storefront.catalog.importer import CatalogImportError, apply_catalog, export_catalog, parse_catalog_csv
+from storefront.catalog.models import Product
+from storefront.catalog.pictures import MAX_BYTES as MAX_PICTURE_BYTES
+from storefront.catalog.pictures import PictureError, store_picture
 from storefront.i18n import N_
 from storefront.i18n import gettext as _
-from storefront.money import parse_chf, swiss_today
+from storefront.money import VatClass, format_rate, parse_chf, swiss_today, vat_rate
 from storefront.orders.accounting import Period, PeriodError, orders_csv, vat_summary, vat_summary_csv
 from storefront.orders.backoffice import OrderDetail, Tab, list_orders, order_detail
 from storefront.orders.fulfilment import FulfilmentError, fulfil, tracking_number
@@ -60,6 +73,7 @@ DONE = {
     "password": N_("Your password is changed. Every other session of your account has ended."),
     "stock": N_("The stock is changed; the shop shows it at once."),
     "offer": N_("The price and sale are changed; the shop shows them at once."),
+    "product": N_("The product is saved; the shop shows it at once."),
 }
 
 
@@ -440,6 +454,120 @@ async def offer_change(
     return Redirect(f"/admin/products?done=offer#variant-{variant_id}", status_code=303)
 
 
+# --- a product's form ------------------------------------------------------------------------------
+
+
+def _vat_choices() -> list[tuple[str, str]]:
+    today = swiss_today()
+    names = {
+        VatClass.STANDARD: _("standard"),
+        VatClass.REDUCED: _("reduced: food, books"),
+        VatClass.ACCOMMODATION: _("accommodation"),
+    }
+    return [
+        (vat_class.value, f"{format_rate(vat_rate(vat_class, today))} {names[vat_class]}") for vat_class in VatClass
+    ]
+
+
+def _product_form(
+    shop: Shop, request: Request[Any, Any, Any], fields: ProductFields, *, status_code: int = 200, **context: Any
+) -> Template:
+    return _page(
+        shop,
+        request,
+        "admin/product_form.html",
+        status_code=status_code,
+        fields=fields,
+        vat_choices=_vat_choices(),
+        max_picture_mb=MAX_PICTURE_BYTES // (1024 * 1024),
+        **context,
+    )
+
+
+@get("/products/new", name="admin_product_new", guards=[owner_only])
+async def new_product_page(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template:
+    return _product_form(shop, request, blank_form())
+
+
+@get("/products/{product_id:int}/edit", name="admin_product_edit", guards=[owner_only])
+async def edit_product_page(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    product_id: FromPath[int],
+    done: FromQuery[str | None] = None,
+) -> Template:
+    async with request.app.state.shop_alchemy.get_session() as session:
+        product = await session.get(Product, product_id)
+        if product is None:
+            raise NotFoundException()
+        fields = fields_of(product)
+    return _product_form(shop, request, fields, done=_(DONE[done]) if done in DONE else None)
+
+
+async def _submit_product(
+    request: Request[Any, Any, Any], shop: Shop, staff: StaffMember, product_id: int | None
+) -> Template | Redirect:
+    """Save the form, or show it again with every problem at its field and nothing lost: an
+    uploaded picture is kept (and shown) even when another field is wrong."""
+    form = await request.form()
+    fields = read_form(form, product_id)
+    media_dir = Path(shop.settings.media_dir)
+    upload = form.get("picture")
+    if isinstance(upload, UploadFile) and upload.filename:
+        try:
+            path = await anyio.to_thread.run_sync(store_picture, await upload.read(), media_dir)
+        except PictureError as error:
+            fields.fail("picture", error.message, **error.values)
+        else:
+            fields.pictures.append(PictureFields(path, str(form.get("picture_alt") or "").strip()))
+    if form.get("action") == "more":
+        fields.add_variant_row()
+        return _product_form(shop, request, fields)
+    check(fields)
+    if not fields.errors:
+        async with request.app.state.shop_alchemy.get_session() as session:
+            try:
+                saved = await save_product(session, fields, staff.email, media_dir)
+            except LookupError:
+                raise NotFoundException() from None
+        if saved is not None:
+            logger.info("product %s saved by %s", fields.slug, staff.email)
+            return Redirect(f"/admin/products/{saved}/edit?done=product", status_code=303)
+    return _product_form(shop, request, fields, status_code=400)
+
+
+_PRODUCT_FORM_BODY = MAX_PICTURE_BYTES + 256 * 1024
+
+
+@post(
+    "/products/new",
+    name="admin_product_create",
+    status_code=303,
+    guards=[owner_only],
+    request_max_body_size=_PRODUCT_FORM_BODY,
+)
+async def create_product(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]
+) -> Template | Redirect:
+    return await _submit_product(request, shop, staff, None)
+
+
+@post(
+    "/products/{product_id:int}/edit",
+    name="admin_product_update",
+    status_code=303,
+    guards=[owner_only],
+    request_max_body_size=_PRODUCT_FORM_BODY,
+)
+async def update_product(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    product_id: FromPath[int],
+) -> Template | Redirect:
+    return await _submit_product(request, shop, staff, product_id)
+
+
 # --- catalogue files -------------------------------------------------------------------------------
 
 CATALOGUE_MAX_BYTES = 5 * 1024 * 1024
@@ -459,7 +587,7 @@ async def catalogue_page(request: Request[Any, Any, Any], shop: NamedDependency[
 
 
 async def _run_import(request: Request[Any, Any, Any], data: bytes, *, dry_run: bool) -> list[str]:
-    products = parse_catalog_csv(data)
+    products = parse_catalog_csv(data, media_dir=Path(request.app.state.shop.settings.media_dir))
     async with request.app.state.shop_alchemy.get_session() as session:
         return await apply_catalog(session, products, commit=not dry_run)
 
@@ -579,6 +707,10 @@ admin_router = Router(
         products_page,
         stock_change,
         offer_change,
+        new_product_page,
+        edit_product_page,
+        create_product,
+        update_product,
         catalogue_page,
         catalogue_check,
         catalogue_apply,

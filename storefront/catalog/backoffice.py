@@ -20,6 +20,7 @@ from storefront.tables import table_of
 product_t = table_of(Product)
 movement_t = table_of(StockMovement)
 MAX_STOCK = 1_000_000
+MAX_PRICE = 5_000_00  # Rappen: TWINT takes at most CHF 5,000 per payment
 _CHANGE = re.compile(r"(?P<sign>[+-])?\s*(?P<units>\d{1,7})")
 
 
@@ -30,6 +31,7 @@ class StockError(ExplainedError):
 @dataclass(frozen=True, slots=True)
 class VariantRow:
     id: int
+    product_id: int
     product_name: str
     product_slug: str
     label: str
@@ -52,6 +54,7 @@ class Movement:
 _VARIANTS = (
     select(
         variant_t.c.id,
+        product_t.c.id,
         product_t.c.name,
         product_t.c.slug,
         variant_t.c.label,
@@ -136,7 +139,7 @@ async def change_stock(database: Database, variant_id: int, text: str, reason: s
 
 async def change_offer(database: Database, variant_id: int, price: int, on_sale: bool) -> None:
     """A variant's price (CHF incl. VAT, in Rappen) and whether it is sold; seen on the shop at once."""
-    if price <= 0 or price > 5_000_00:
+    if not 0 < price <= MAX_PRICE:
         raise StockError(N_("A price is more than CHF 0 and at most CHF 5'000 (TWINT's limit)."))
     async with database.write() as connection:
         changed = await connection.execute(

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import io
 import logging
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -846,3 +848,239 @@ def test_a_staff_account_cannot_upload_a_catalogue(app_client):
     sign_in(app_client, STAFF)
     assert upload(app_client, GOOD).status_code == 403
     assert app_client.get("/admin/catalogue.csv").status_code == 403
+
+
+# --- a product's form --------------------------------------------------------------------------------
+
+
+def photo(size: tuple[int, int] = (1600, 1200)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (180, 140, 60)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def submit_product(client: TestClient[Any], path: str, picture: bytes | None = None, **fields: str) -> Any:
+    files = {"picture": ("photo.jpg", picture, "image/jpeg")} if picture is not None else None
+    return client.post(path, data={"_csrf_token": csrf(client), **fields}, files=files, follow_redirects=False)
+
+
+SYRUP = {
+    "name": "Alpenkräuter Sirup",
+    "slug": "",
+    "description": "Syrup of mountain herbs.",
+    "on_sale": "yes",
+    "variant_rows": "3",
+    "v0-option": "250 ml",
+    "v0-sku": "SYRUP-250",
+    "v0-price": "9.50",
+    "v0-vat": "reduced",
+    "v0-stock": "5",
+    "v0-on_sale": "yes",
+    "v1-option": "500 ml",
+    "v1-sku": "SYRUP-500",
+    "v1-price": "16.00",
+    "v1-vat": "reduced",
+    "v1-stock": "",
+    "v1-on_sale": "yes",
+    "picture_rows": "0",
+    "picture_alt": "A bottle of green herb syrup",
+}
+
+
+def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_shop_shows_it_at_once(
+    app_client, shop_settings
+):
+    sign_in(app_client)
+    assert app_client.get("/").status_code == 200  # the catalogue is loaded and cached before the change
+    created = submit_product(app_client, "/admin/products/new", photo(), **SYRUP)
+    assert created.status_code == 303, text_of(created.text)
+    product_id = int(re.fullmatch(r"/admin/products/(\d+)/edit\?done=product", created.headers["location"])[1])
+    assert query(
+        shop_settings.database_url,
+        "SELECT p.slug, p.name, v.sku, v.label, v.price, v.vat_class, v.stock, v.position FROM variant v"
+        " JOIN product p ON p.id = v.product_id WHERE p.id = :p ORDER BY v.position",
+        p=product_id,
+    ) == [
+        ("alpenkraeuter-sirup", "Alpenkräuter Sirup", "SYRUP-250", "250 ml", 9_50, "reduced", 5, 0),
+        ("alpenkraeuter-sirup", "Alpenkräuter Sirup", "SYRUP-500", "500 ml", 16_00, "reduced", 0, 1),
+    ]
+    assert movements(shop_settings) == [("SYRUP-250", 5, 5, "new variant", OWNER)]  # the first stock, kept
+    [(path, alt)] = query(
+        shop_settings.database_url, "SELECT path, alt FROM product_image WHERE product_id = :p", p=product_id
+    )
+    key = path.removeprefix("media/")
+    assert alt == "A bottle of green herb syrup"
+    assert sorted(p.name for p in Path(shop_settings.media_dir).iterdir()) == [
+        f"{key}-1280.webp",
+        f"{key}-320.webp",
+        f"{key}-640.webp",
+    ]
+
+    page = app_client.get("/products/alpenkraeuter-sirup")
+    assert page.status_code == 200
+    assert (
+        f'src="/media/{key}-640.webp" srcset="/media/{key}-1280.webp 2x" alt="A bottle of green herb syrup"'
+        in page.text
+    )
+    assert "from CHF\u00a09.50" in text_of(page.text)
+    assert f'src="/media/{key}-320.webp"' in app_client.get("/").text  # its card in the catalogue
+    served = app_client.get(f"/media/{key}-640.webp")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    assert served.content == (Path(shop_settings.media_dir) / f"{key}-640.webp").read_bytes()
+    assert "immutable" in served.headers["cache-control"] and "max-age=31536000" in served.headers["cache-control"]
+    assert app_client.get("/media/..%2Fshop.sqlite").status_code == 404
+
+    # Bought like any product.
+    app_client.get("/products/alpenkraeuter-sirup")
+    added = app_client.post(
+        "/cart/lines",
+        data={
+            "_csrf_token": csrf(app_client),
+            "variant_id": str(variant_of(shop_settings, "SYRUP-250")),
+            "quantity": "2",
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code in {200, 303}
+    assert "Alpenkräuter Sirup" in text_of(app_client.get("/cart").text)
+
+
+def test_the_downloaded_catalogue_names_an_uploaded_picture_and_comes_back_unchanged(app_client, shop_settings):
+    sign_in(app_client)
+    assert submit_product(app_client, "/admin/products/new", photo(), **SYRUP).status_code == 303
+    body = app_client.get("/admin/catalogue.csv").content
+    assert b",media/" in body
+    lines = report_lines(upload(app_client, body).text)
+    assert lines and all(" unchanged " in f" {line} " for line in lines), lines
+
+
+def test_an_edit_is_seen_on_the_shop_at_once(app_client, shop_settings):
+    mug = query(shop_settings.database_url, "SELECT product_id, id FROM variant WHERE sku = 'MUG'")[0]
+    sign_in(app_client)
+    assert "Enamel Mug" in app_client.get("/products/mug").text  # loaded and cached
+    form = app_client.get(f"/admin/products/{mug[0]}/edit")
+    assert form.status_code == 200 and 'value="MUG"' in form.text and "img/products/enamel-mug" in form.text
+    edited = submit_product(
+        app_client,
+        f"/admin/products/{mug[0]}/edit",
+        name="Enamel Mug Large",
+        slug="mug",
+        description="A bigger mug.",
+        on_sale="yes",
+        variant_rows="2",
+        **{
+            "v0-id": str(mug[1]),
+            "v0-sku": "MUG",
+            "v0-option": "350 ml",
+            "v0-price": "24.00",
+            "v0-vat": "standard",
+            "v0-stock": "12",
+            "v0-on_sale": "yes",
+            "v1-sku": "MUG-500",
+            "v1-option": "500 ml",
+            "v1-price": "28.00",
+            "v1-vat": "standard",
+            "v1-stock": "3",
+            "v1-on_sale": "yes",
+            "picture_rows": "1",
+            "p0-path": "img/products/enamel-mug.svg",
+            "p0-alt": "A big white enamel mug",
+        },
+    )
+    assert edited.status_code == 303, text_of(edited.text)
+    page = text_of(app_client.get("/products/mug").text)
+    assert "Enamel Mug Large" in page and "A bigger mug." in page and "500 ml" in page and "from CHF\u00a024.00" in page
+    assert 'alt="A big white enamel mug"' in app_client.get("/products/mug").text
+    assert stock(shop_settings, "MUG") == 12  # stock is changed in the stock list, not here
+    assert query(shop_settings.database_url, "SELECT count(*) FROM product") == [(6,)]  # edited, not added
+
+
+def test_a_form_with_problems_names_each_at_its_field_and_keeps_what_was_entered(app_client, shop_settings):
+    sign_in(app_client)
+    refused = submit_product(
+        app_client,
+        "/admin/products/new",
+        photo(),
+        **{**SYRUP, "name": "Syrup", "slug": "honey", "v0-price": "nine", "v1-sku": "HONEY-250", "v1-option": "250 ml"},
+    )
+    assert refused.status_code == 400
+    page = refused.text
+    assert (
+        'id="v0-price" name="v0-price" value="nine"' in page
+        and 'aria-invalid="true" aria-describedby="v0-price-error"' in page
+    )
+    assert "Enter the price in CHF, such as 24.90." in text_of(page)
+    assert "Variant 1 has this option already." in text_of(page)
+    assert query(shop_settings.database_url, "SELECT count(*) FROM product WHERE name = 'Syrup'") == [(0,)]
+    # The picture is kept on the page, so the next try needs no new upload.
+    kept = re.search(r'name="p0-path" value="(media/[0-9a-f]{20})"', page)
+    assert kept, "the uploaded picture was lost"
+    fixed = submit_product(
+        app_client,
+        "/admin/products/new",
+        **{
+            **SYRUP,
+            "name": "Syrup",
+            "slug": "honey",
+            "v1-sku": "HONEY-250",
+            "picture_rows": "1",
+            "p0-path": kept[1],
+            "p0-alt": "A bottle of syrup",
+        },
+    )
+    assert fixed.status_code == 400  # what the shop has: the address and the SKU are taken
+    assert "Another product has this address already." in text_of(fixed.text)
+    assert "Another product has this SKU already." in text_of(fixed.text)
+    saved = submit_product(
+        app_client,
+        "/admin/products/new",
+        **{**SYRUP, "name": "Syrup", "slug": "syrup", "picture_rows": "1", "p0-path": kept[1], "p0-alt": "A bottle"},
+    )
+    assert saved.status_code == 303
+    assert query(
+        shop_settings.database_url,
+        "SELECT path FROM product_image i JOIN product p ON p.id = i.product_id WHERE p.slug = 'syrup'",
+    ) == [(kept[1],)]
+
+
+@pytest.mark.parametrize(
+    ("picture", "message"),
+    [
+        (b"name,price\nhoney,9.50\n", "The file is not a JPEG, PNG or WebP picture."),
+        (None, "The picture is 320 × 240 pixels; it needs at least 640 × 480 to look sharp."),
+        (b"\xff\xd8" + b"\0" * (10 * 1024 * 1024), "The picture is larger than 10 MB."),
+    ],
+    ids=["not-a-picture", "too-small", "too-large"],
+)
+def test_a_picture_is_refused_by_type_and_size_and_nothing_is_saved(app_client, shop_settings, picture, message):
+    sign_in(app_client)
+    refused = submit_product(app_client, "/admin/products/new", picture or photo((320, 240)), **SYRUP)
+    assert refused.status_code == 400 and message in text_of(refused.text)
+    assert 'value="Alpenkräuter Sirup"' in refused.text  # the rest of the form is kept
+    assert query(shop_settings.database_url, "SELECT count(*) FROM variant WHERE sku LIKE 'SYRUP%'") == [(0,)]
+    assert not list(Path(shop_settings.media_dir).glob("*.webp"))
+
+
+def test_a_body_beyond_the_pictures_limit_is_refused_whole(app_client):
+    sign_in(app_client)
+    assert submit_product(app_client, "/admin/products/new", b"\0" * (11 * 1024 * 1024), **SYRUP).status_code == 413
+
+
+def test_adding_a_variant_row_keeps_the_form_and_saves_nothing(app_client, shop_settings):
+    sign_in(app_client)
+    more = submit_product(app_client, "/admin/products/new", action="more", **SYRUP)
+    assert more.status_code == 200
+    assert 'name="variant_rows" value="4"' in more.text and 'value="SYRUP-500"' in more.text
+    assert query(shop_settings.database_url, "SELECT count(*) FROM variant WHERE sku LIKE 'SYRUP%'") == [(0,)]
+
+
+def test_a_staff_account_cannot_create_or_edit_products(app_client, shop_settings):
+    sign_in(app_client, STAFF)
+    assert app_client.get("/admin/products/new").status_code == 403
+    assert submit_product(app_client, "/admin/products/new", **SYRUP).status_code == 403
+    assert "/edit" not in app_client.get("/admin/products").text
+    assert app_client.get("/admin/products/999999/edit").status_code == 403
+    sign_in(app_client)
+    assert app_client.get("/admin/products/999999/edit").status_code == 404
