@@ -114,6 +114,7 @@ def local_shop(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
         **os.environ,
         "STOREFRONT_SANDBOX_DB": str(workdir / "sandbox.sqlite"),
         "STOREFRONT_OUTBOX_DIR": str(workdir / "outbox"),
+        "STOREFRONT_MEDIA_DIR": str(workdir / "media"),
         "STOREFRONT_DATABASE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
         "STOREFRONT_BASE_URL": url,
         "STOREFRONT_ENV": "development",

@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.pages import B_POST, CANCELLED, WAITING, AdminOrderPage, OrderPage, OrdersPage, SignInPage, TwintPage
+from e2e.pages import (
+    B_POST,
+    CANCELLED,
+    WAITING,
+    AdminOrderPage,
+    OrderPage,
+    OrdersPage,
+    ProductFormPage,
+    ProductPage,
+    SignInPage,
+    TwintPage,
+)
 from e2e.pages.admin import (
     ALL_ORDERS,
     DUE_BACK,
@@ -21,7 +32,7 @@ from e2e.pages.admin import (
     WAITING_FOR_PAYMENT,
     WRONG_SIGN_IN,
 )
-from e2e.steps import check_out, chf, paid_order, serious_violations, sign_in, tab_to
+from e2e.steps import check_out, chf, fits_the_screen, paid_order, serious_violations, sign_in, tab_to
 
 TRACKING = "99.00.123456.12345678"
 SWISS_POST = "https://service.post.ch/ekp-web/ui/entry/search/"
@@ -373,3 +384,83 @@ def test_download_the_quarters_vat_summary_and_orders(page: Page, address, back_
     with office.expect_download() as orders:
         office.get_by_role("link", name="Orders of the period, one row per line (CSV)").click()
     assert f"{number}," in Path(orders.value.path()).read_text(encoding="utf-8-sig")
+
+
+def photo(path: Path) -> Path:
+    """A 1600 × 1200 photo, as a phone might take it."""
+    from PIL import Image
+
+    Image.new("RGB", (1600, 1200), (96, 140, 72)).save(path, "JPEG")
+    return path
+
+
+def test_create_a_product_with_two_variants_and_a_picture_by_keyboard_and_buy_it(
+    page: Page, address, back_office: OrdersPage, tmp_path
+):
+    """The owner opens "New product" and, by keyboard alone, types a name, two variants (250 g and
+    500 g, reduced VAT, their stock) and a picture with its text; "Create the product" saves it. A
+    customer finds it in the shop with its picture, chooses 500 g and pays with TWINT."""
+    office = back_office.page
+    office.get_by_role("link", name="Products", exact=True).click()
+    office.get_by_role("link", name="New product").click()
+    form = ProductFormPage(office)
+    tag = uuid.uuid4().hex[:8]
+    name, sku = f"QA Fir Honey {tag}", f"QA-FIR-{tag}".upper()
+    keys = office.keyboard
+
+    def type_into(field, text: str) -> None:
+        tab_to(office, field, most=120)
+        keys.type(text)
+
+    type_into(form.field("Name"), name)
+    type_into(form.field("Description"), "Dark honey from the fir forests of the Jura.")
+    for number, (option, price, stock) in enumerate([("250 g", "12.50", "4"), ("500 g", "21.00", "2")], start=1):
+        type_into(form.variant_field(number, "Option"), option)
+        type_into(form.variant_field(number, "SKU"), f"{sku}-{option[:3]}")
+        type_into(form.variant_field(number, "Price (CHF)"), price)
+        tab_to(office, form.variant_field(number, "VAT"))
+        form.variant_field(number, "VAT").select_option("reduced")  # a select's choice, as arrow keys make it
+        type_into(form.variant_field(number, "Stock"), stock)
+    tab_to(office, form.field("Add a picture"), most=120)  # a file is chosen in the system's dialog
+    form.field("Add a picture").set_input_files(photo(tmp_path / "fir-honey.jpg"))
+    type_into(form.field("What the new picture shows"), "A jar of dark fir honey")
+    tab_to(office, form.save_button, most=120)
+    keys.press("Enter")
+    expect(form.message).to_contain_text("The product is saved")
+    expect(form.pictures).to_have_count(1)
+    assert serious_violations(office) == []
+
+    slug = f"qa-fir-honey-{tag}"
+    ProductPage(page).open(slug)
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    picture = page.get_by_role("img", name="A jar of dark fir honey")
+    expect(picture).to_have_attribute("src", re.compile(r"^/media/[0-9a-f]{20}-640\.webp$"))
+    assert picture.evaluate("img => img.complete && img.naturalWidth") > 0  # it loads
+    number = paid_order(page, address, slug, option="500 g", delivery=B_POST)
+    assert number
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_the_product_form_has_no_serious_violations(back_office: OrdersPage, viewport, tmp_path):
+    """axe-core on the empty form, the form with its problems named (and a picture kept), and the
+    form of a saved product, on a desktop and a phone; the phone needs no sideways scrolling."""
+    office = back_office.page
+    if viewport:
+        office.set_viewport_size(viewport)
+    form = ProductFormPage(office).open_new()
+    found = {"new": serious_violations(office)}
+    form.field("Name").fill(f"QA Axe Candle {uuid.uuid4().hex[:8]}")
+    form.variant_field(1, "Price (CHF)").fill("twelve")
+    form.field("Add a picture").set_input_files(photo(tmp_path / "candle.jpg"))
+    form.save_button.click()
+    expect(form.problems).to_contain_text("Enter the price in CHF, such as 24.90.")
+    expect(form.pictures).to_have_count(1)  # the picture waits for the next try
+    found["with problems"] = serious_violations(office)
+    form.variant_field(1, "SKU").fill(f"QA-AXE-{uuid.uuid4().hex[:8]}".upper())
+    form.variant_field(1, "Price (CHF)").fill("12.00")
+    form.field("Picture 1: what it shows").fill("A beeswax candle")
+    form.save_button.click()
+    expect(form.message).to_contain_text("The product is saved")
+    found["saved"] = serious_violations(office)
+    assert fits_the_screen(office)
+    assert {step: problems for step, problems in found.items() if problems} == {}

@@ -1,7 +1,7 @@
 """Page objects: what a customer sees and does on each page, named as the customer would; and the
 back office's pages, named as the shop's staff would."""
 
-from e2e.pages.admin import AdminOrderPage, OrdersPage, SignInPage
+from e2e.pages.admin import AdminOrderPage, OrdersPage, ProductFormPage, SignInPage
 from e2e.pages.cart import CartPage
 from e2e.pages.catalog import CatalogPage
 from e2e.pages.checkout import B_POST, PICK_UP, Address, CheckoutPage
@@ -24,6 +24,7 @@ __all__ = [
     "CheckoutPage",
     "OrderPage",
     "OrdersPage",
+    "ProductFormPage",
     "ProductPage",
     "ReviewPage",
     "SignInPage",

@@ -295,3 +295,36 @@ class AdminOrderPage(AdminPage):
     def _send_refund(self, reason: str) -> AdminOrderPage:
         self.refund_form.get_by_label("Reason").fill(reason)
         return self._submit(self.refund_form.get_by_role("button", name="Refund through Stripe"), "refund")
+
+
+class ProductFormPage(AdminPage):
+    """`/admin/products/new` and `/admin/products/<id>/edit` (owners): the product's texts, a group
+    of fields per variant ("Variant 1", …), its pictures with their texts, and "Create the product"
+    or "Save the product"."""
+
+    def open_new(self) -> ProductFormPage:
+        self.page.goto("/admin/products/new")
+        return self
+
+    def field(self, label: str) -> Locator:
+        return self.main.get_by_label(label, exact=True)
+
+    def variant(self, number: int) -> Locator:
+        return self.main.get_by_role("group", name=f"Variant {number}", exact=True)
+
+    def variant_field(self, number: int, label: str) -> Locator:
+        return self.variant(number).get_by_label(label, exact=True)
+
+    @property
+    def save_button(self) -> Locator:
+        return self.main.get_by_role("button", name=re.compile(r"^(Create|Save) the product$"))
+
+    @property
+    def problems(self) -> Locator:
+        """The list of problems above the form after a refused save, each linking to its field."""
+        return self.main.get_by_role("alert")
+
+    @property
+    def pictures(self) -> Locator:
+        """The product's pictures, each with its text and "Remove this picture"."""
+        return self.main.locator(".picture-list > li")
