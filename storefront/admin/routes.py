@@ -4,10 +4,12 @@ and redirects; htmx only spares page loads in the orders list."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -573,6 +575,7 @@ async def update_product(
 CATALOGUE_MAX_BYTES = 5 * 1024 * 1024
 # A file checked in a dry run waits here, under its hash, to be applied as it was checked.
 CHECKED_FILES = Path(tempfile.gettempdir()) / "storefront-catalogue"
+CHECK_KEPT_S = 24 * 3600
 
 
 def _catalogue_page(shop: Shop, request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
@@ -581,15 +584,24 @@ def _catalogue_page(shop: Shop, request: Request[Any, Any, Any], status_code: in
     return _page(shop, request, "admin/catalogue.html", status_code=status_code, **context)
 
 
+def _forget_old_checks() -> None:
+    """A checked file not applied within a day is forgotten (it would have to be checked again)."""
+    cutoff = time.time() - CHECK_KEPT_S
+    for old in CHECKED_FILES.glob("*.csv"):
+        with contextlib.suppress(FileNotFoundError):  # another worker forgot it first
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+
+
 @get("/catalogue", name="admin_catalogue", guards=[owner_only])
 async def catalogue_page(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template:
     return _catalogue_page(shop, request)
 
 
-async def _run_import(request: Request[Any, Any, Any], data: bytes, *, dry_run: bool) -> list[str]:
+async def _run_import(request: Request[Any, Any, Any], data: bytes, actor: str, *, dry_run: bool) -> list[str]:
     products = parse_catalog_csv(data, media_dir=Path(request.app.state.shop.settings.media_dir))
     async with request.app.state.shop_alchemy.get_session() as session:
-        return await apply_catalog(session, products, commit=not dry_run)
+        return await apply_catalog(session, products, commit=not dry_run, actor=actor)
 
 
 @post(
@@ -599,18 +611,21 @@ async def _run_import(request: Request[Any, Any, Any], data: bytes, *, dry_run: 
     guards=[owner_only],
     request_max_body_size=CATALOGUE_MAX_BYTES + 64 * 1024,
 )
-async def catalogue_check(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Template:
+async def catalogue_check(
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]
+) -> Template:
     """The dry run: the same report as `catalog import --dry-run`, and nothing changed."""
     upload = (await request.form()).get("file")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     if not data:
         return _catalogue_page(shop, request, 400, problems=[_("Choose a CSV file to check.")])
     try:
-        report = await _run_import(request, data, dry_run=True)
+        report = await _run_import(request, data, staff.email, dry_run=True)
     except CatalogImportError as error:
         return _catalogue_page(shop, request, 409, problems=error.problems)
     checked = hashlib.sha256(data).hexdigest()
     CHECKED_FILES.mkdir(parents=True, exist_ok=True)
+    _forget_old_checks()
     (CHECKED_FILES / f"{checked}.csv").write_bytes(data)
     return _catalogue_page(shop, request, report=report, checked=checked)
 
@@ -625,7 +640,7 @@ async def catalogue_apply(
     if not re.fullmatch(r"[0-9a-f]{64}", checked) or not path.is_file():
         return _catalogue_page(shop, request, 409, problems=[_("Check the file again before applying it.")])
     try:
-        report = await _run_import(request, path.read_bytes(), dry_run=False)
+        report = await _run_import(request, path.read_bytes(), staff.email, dry_run=False)
     except CatalogImportError as error:  # the catalogue changed since the check
         return _catalogue_page(shop, request, 409, problems=error.problems)
     path.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ Every row is checked before anything is written; one bad row rejects the file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storefront.assets import ASSETS_DIR
-from storefront.catalog.models import Product, ProductImage, Variant
+from storefront.catalog.models import Product, ProductImage, StockMovement, Variant
 from storefront.catalog.pictures import is_media, is_stored
 from storefront.catalog.service import bump_revision
 from storefront.money import VatClass, format_chf, parse_chf, plain_chf
@@ -233,12 +234,19 @@ class VariantRepository(SQLAlchemyAsyncRepository[Variant]):
     model_type = Variant
 
 
-async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, commit: bool = True) -> list[str]:
-    """Write the parsed file in one transaction; return what happened, line by line."""
+STOCK_REASON = "catalogue file"
+
+
+async def apply_catalog(
+    session: AsyncSession, products: list[ProductRows], *, commit: bool = True, actor: str = "command line"
+) -> list[str]:
+    """Write the parsed file in one transaction; return what happened, line by line. Each stock
+    the file changes is kept as a stock movement by `actor`, as a change in the back office is."""
     product_repo = ProductRepository(session=session)
     variant_repo = VariantRepository(session=session)
     report: list[str] = []
     problems: list[str] = []
+    stock_changes: list[tuple[Variant, int]] = []  # the variant and its stock before the file
     next_position = (await session.scalar(select(func.max(Product.position)))) or 0
     for rows in products:
         product = await product_repo.get_one_or_none(slug=rows.slug)
@@ -280,21 +288,22 @@ async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, c
                         f"(id {owner.product_id}); SKUs are unique across the shop"
                     )
                     continue
-                product.variants.append(
-                    Variant(
-                        sku=row.sku,
-                        label=row.label or "",
-                        price=row.price,
-                        vat_class=row.vat_class.value,
-                        stock=row.stock,
-                        active=row.active is not False,
-                        position=position,
-                    )
+                created = Variant(
+                    sku=row.sku,
+                    label=row.label or "",
+                    price=row.price,
+                    vat_class=row.vat_class.value,
+                    stock=row.stock,
+                    active=row.active is not False,
+                    position=position,
                 )
+                product.variants.append(created)
+                stock_changes.append((created, 0))
                 report.append(
                     f"line {row.line}: created variant {row.sku} ({format_chf(row.price, 'en')}, stock {row.stock})"
                 )
                 continue
+            stock_changes.append((variant, variant.stock))
             changes = _assign(
                 variant,
                 label=row.label,
@@ -311,6 +320,19 @@ async def apply_catalog(session: AsyncSession, products: list[ProductRows], *, c
         await session.rollback()
         raise CatalogImportError(problems)
     await session.flush()
+    now = dt.datetime.now(dt.UTC)
+    session.add_all(
+        StockMovement(
+            variant_id=variant.id,
+            at=now,
+            change=variant.stock - before,
+            stock_after=variant.stock,
+            reason=STOCK_REASON,
+            actor=actor,
+        )
+        for variant, before in stock_changes
+        if variant.stock != before
+    )
     await bump_revision(await session.connection())
     if commit:
         await session.commit()

@@ -805,6 +805,7 @@ def test_a_catalogue_file_is_checked_like_the_command_line_then_applied(app_clie
     assert checked.status_code == 200
     lines = report_lines(checked.text)
     assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(22_00,)]  # dry run
+    assert movements(shop_settings) == []
     path = tmp_path / "catalogue.csv"
     path.write_bytes(GOOD)
     command = subprocess.run(
@@ -821,6 +822,7 @@ def test_a_catalogue_file_is_checked_like_the_command_line_then_applied(app_clie
     applied = post(app_client, "/admin/catalogue/apply", checked=key)
     assert applied.status_code == 200 and "Applied" in applied.text
     assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(23_00,)]
+    assert movements(shop_settings) == [("LANTERN-1", 4, 4, "catalogue file", OWNER)]  # MUG's 12 stayed 12
     assert "QA Lantern" in app_client.get("/products/lantern").text  # on the shop at once
     assert post(app_client, "/admin/catalogue/apply", checked=key).status_code == 409  # applied once
 
