@@ -93,7 +93,7 @@ def test_a_phone_photo_is_turned_upright_and_loses_its_metadata(tmp_path: Path):
 def test_what_is_not_a_usable_picture_is_refused_and_nothing_is_stored(tmp_path: Path, data: bytes, message: str):
     with pytest.raises(PictureError) as refused:
         store_picture(data, tmp_path)
-    assert message in refused.value.translated()
+    assert message in str(refused.value)
     assert not tmp_path.exists() or not list(tmp_path.iterdir())
 
 
@@ -101,4 +101,4 @@ def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(tmp_path: 
     # 8000 × 6000 = 48 megapixels of one colour: a small file that would take 144 MB to decode.
     with pytest.raises(PictureError) as refused:
         store_picture(picture((8000, 6000), "PNG"), tmp_path)
-    assert "more than 40 megapixels" in refused.value.translated()
+    assert "more than 40 megapixels" in str(refused.value)
