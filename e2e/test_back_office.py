@@ -442,8 +442,9 @@ def test_create_a_product_with_two_variants_and_a_picture_by_keyboard_and_buy_it
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_the_product_form_has_no_serious_violations(back_office: OrdersPage, viewport, tmp_path):
-    """axe-core on the empty form, the form with its problems named (and a picture kept), and the
-    form of a saved product, on a desktop and a phone; the phone needs no sideways scrolling."""
+    """axe-core on the empty form, the form with its problems named (and a picture kept), the
+    form of a saved product and the products list, on a desktop and a phone; the phone needs no
+    sideways scrolling."""
     office = back_office.page
     if viewport:
         office.set_viewport_size(viewport)
@@ -463,4 +464,8 @@ def test_the_product_form_has_no_serious_violations(back_office: OrdersPage, vie
     expect(form.message).to_contain_text("The product is saved")
     found["saved"] = serious_violations(office)
     assert fits_the_screen(office)
+    office.get_by_role("link", name="Products", exact=True).click()
+    found["products and stock"] = serious_violations(office)
+    # The list's three columns fit: a phone does not scroll it sideways to reach "Change stock".
+    assert office.evaluate("(el => el.scrollWidth <= el.clientWidth)(document.querySelector('.table-scroll'))")
     assert {step: problems for step, problems in found.items() if problems} == {}
