@@ -296,15 +296,7 @@ async def save_product(session: AsyncSession, fields: ProductFields, actor: str,
     await session.flush()
     now = dt.datetime.now(dt.UTC)
     session.add_all(
-        StockMovement(
-            variant_id=variant.id,
-            at=now,
-            change=variant.stock,
-            stock_after=variant.stock,
-            reason=FIRST_STOCK_REASON,
-            actor=actor,
-        )
-        for variant in first_stock
+        StockMovement.since(variant, 0, reason=FIRST_STOCK_REASON, actor=actor, at=now) for variant in first_stock
     )
     await bump_revision(await session.connection())
     await session.commit()

@@ -322,14 +322,7 @@ async def apply_catalog(
     await session.flush()
     now = dt.datetime.now(dt.UTC)
     session.add_all(
-        StockMovement(
-            variant_id=variant.id,
-            at=now,
-            change=variant.stock - before,
-            stock_after=variant.stock,
-            reason=STOCK_REASON,
-            actor=actor,
-        )
+        StockMovement.since(variant, before, reason=STOCK_REASON, actor=actor, at=now)
         for variant, before in stock_changes
         if variant.stock != before
     )

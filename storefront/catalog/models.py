@@ -55,8 +55,9 @@ class Variant(BigIntAuditBase):
 
 
 class StockMovement(BigIntBase):
-    """A change of a variant's stock made in the back office: how much, what it left, why, who, when.
-    (Sales and cancellations move stock through their orders, which keep their own record.)"""
+    """A change of a variant's stock made in the back office or by a catalogue file: how much, what it
+    left, why, who, when. (Sales and cancellations move stock through their orders, which keep their
+    own record.)"""
 
     variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
@@ -64,6 +65,18 @@ class StockMovement(BigIntBase):
     stock_after: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(254))
+
+    @classmethod
+    def since(cls, variant: Variant, before: int, *, reason: str, actor: str, at: dt.datetime) -> StockMovement:
+        """The movement that took `variant` (flushed, so it has its id) from `before` to its stock now."""
+        return cls(
+            variant_id=variant.id,
+            at=at,
+            change=variant.stock - before,
+            stock_after=variant.stock,
+            reason=reason,
+            actor=actor,
+        )
 
 
 class _SingletonBase(CommonTableAttributes, DeclarativeBase):
