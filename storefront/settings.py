@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = ROOT / "var"
 
-LANGUAGES = ("de", "en")  # the languages whose translations are complete; the first is the default
+LANGUAGES = ("de", "fr", "it", "en")  # the languages whose translations are complete; the first is the default
 
 
 class SettingsError(ValueError):
