@@ -1,5 +1,7 @@
 """The checkout form and the return from TWINT, through HTTP (no Stripe needed for these)."""
 
+import re
+
 import pytest
 
 from tests.support.db import cart_lines, execute, query, variant_id
@@ -28,13 +30,13 @@ def test_the_form_asks_for_each_field_with_a_label_and_autocomplete(client, sett
         ("email", "email"),
         ("name", "name"),
         ("phone", "tel"),
-        ("street", "street-address"),
+        ("street", "address-line1"),  # an <input> is one line; "street-address" is for a textarea
         ("postal_code", "postal-code"),
         ("city", "address-level2"),
         ("country", "country"),
     ]:
         assert f'<label for="{name}">' in page
-        assert f'autocomplete="{token}"' in page
+        assert re.search(rf'<(input|select) id="{name}"[^>]*\sautocomplete="{token}"', page), name
     assert "Swiss Post B-Post" in page
 
 
@@ -60,6 +62,18 @@ def test_a_bad_field_is_explained_next_to_it_and_the_input_kept(client, settings
     assert f'id="{field}-error"' in response.text
     assert message in response.text
     assert 'value="Bahnhofstrasse 1"' in response.text
+
+
+def test_a_refused_form_lists_its_problems_top_to_bottom_linked_to_the_fields_and_focuses_the_first(client, settings):
+    add_mug(client, settings)
+    wrong = {**ADDRESS, "email": "anna", "country": "DE", "postal_code": "80", "shipping": "drone"}
+    page = client.post("/checkout", data=form(client, **wrong), headers={"Accept-Language": "en"}).text
+    summary = page[page.index('class="error-summary"') : page.index("</section>")]
+    assert re.findall(r'<a href="#([a-z_-]+)">', summary) == ["email", "postal_code", "country", "shipping-a_post"]
+    assert re.findall(r'<(?:input|select)[^>]*\sid="([a-z_-]+)"[^>]*\sautofocus', page) == ["email"]
+    only_shipping = {**ADDRESS, "shipping": "drone"}
+    page = client.post("/checkout", data=form(client, **only_shipping), headers={"Accept-Language": "en"}).text
+    assert re.findall(r'<(?:input|select)[^>]*\sid="([a-z_-]+)"[^>]*\sautofocus', page) == ["shipping-a_post"]
 
 
 def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
