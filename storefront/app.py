@@ -37,6 +37,7 @@ from storefront.checkout.routes import checkout_page, checkout_return, place
 from storefront.cli import StorefrontCLIPlugin
 from storefront.db import Database, create_async_db_engine, make_alchemy_config
 from storefront.errors import html_exception_handler
+from storefront.head_requests import AnswerHeadAsGet
 from storefront.i18n import LANGUAGE_COOKIE, current_language, gettext, ngettext, use_language_of
 from storefront.legal import legal_page
 from storefront.logs import install_redaction
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def close_database() -> None:
         await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             catalog_page,
             product_page,
@@ -228,3 +229,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[reconciling.stop, outbox.stop, close_database],
         debug=settings.debug,
     )
+    app.asgi_handler = AnswerHeadAsGet(app.asgi_handler)
+    return app

@@ -47,7 +47,8 @@ class AssetManifest:
             stem, dot, suffix = relative.rpartition(".")
             versioned = f"{stem}.{digest}.{suffix}" if dot else f"{relative}.{digest}"
             media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
-            if media_type.startswith("text/") or media_type in {"application/javascript", "image/svg+xml"}:
+            # Litestar names the charset of text/* itself; the others are told here, once.
+            if media_type in {"application/javascript", "image/svg+xml"}:
                 media_type += "; charset=utf-8"
             gzipped = gzip.compress(body, 9, mtime=0) if path.suffix in _COMPRESSIBLE else None
             self.urls[relative] = f"{ASSETS_PREFIX}/{versioned}"

@@ -76,13 +76,35 @@ def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert response.headers["content-encoding"] == "gzip"
-    assert response.headers["content-type"].startswith("text/css")
+    assert response.headers["content-type"] == "text/css; charset=utf-8"  # one charset, not two
+    js_url = client.get("/products/socks").text.split('<script src="')[1].split('"')[0]
+    assert client.get(js_url).headers["content-type"] == "text/javascript; charset=utf-8"
     plain = client.get(css_url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert plain.content.startswith(b"/*")
     etag = response.headers["etag"]
     assert client.get(css_url, headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/assets/css/shop.0000000000.css").status_code == 404
+
+
+def test_head_is_answered_wherever_get_is_with_the_same_status_and_headers_and_no_body(client):
+    """Every GET route, asked with HEAD (crawlers and link checkers do): a page, a product, an asset,
+    the health check, a missing page; the answer matches the GET without its body."""
+    css_url = client.get("/").text.split('rel="stylesheet" href="')[1].split('"')[0]
+    paths = ["/", "/products/socks", "/cart", "/legal/terms", "/healthz", css_url, "/products/no-such-thing"]
+    for path in paths:
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers.get("content-length") == got.headers.get("content-length"), path
+        assert head.headers["x-content-type-options"] == "nosniff", path
+    got, head = client.get("/checkout", follow_redirects=False), client.head("/checkout", follow_redirects=False)
+    assert (head.status_code, head.headers["location"]) == (got.status_code, "/cart")  # an empty cart goes back
+
+
+def test_head_changes_nothing_and_post_only_addresses_still_refuse_it(client):
+    assert client.head("/cart/lines").status_code == 405
 
 
 def test_first_load_of_a_product_page_stays_within_30_kb_compressed(client):
