@@ -2,12 +2,15 @@
 
 import gzip
 import logging
+import re
 
 import pytest
 from litestar.testing import TestClient
 
 from storefront.app import create_app
 from storefront.settings import Settings
+from tests.support.db import variant_id
+from tests.support.factories import fill_cart, place
 from tests.support.http import HTMX, form
 from tests.support.logs import errors_in
 
@@ -105,6 +108,31 @@ def test_head_is_answered_wherever_get_is_with_the_same_status_and_headers_and_n
 
 def test_head_changes_nothing_and_post_only_addresses_still_refuse_it(client):
     assert client.head("/cart/lines").status_code == 405
+
+
+def _meta(page: str, name: str) -> list[str]:
+    return re.findall(rf'<meta name="{name}" content="([^"]*)">', page)
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "it", "en"])
+def test_pages_for_search_engines_describe_themselves_and_the_customers_own_pages_are_not_indexed(
+    client, settings, language
+):
+    accept = {"Accept-Language": language}
+    for path in ["/", "/?page=1", "/products/socks", "/legal/imprint", "/legal/terms", "/legal/privacy"]:
+        page = client.get(path, headers=accept).text
+        (description,) = _meta(page, "description")
+        assert "%(" not in description and len(description) <= 160, (path, description)
+        assert len(description) >= 20 or path.startswith("/products/"), (path, description)
+        assert _meta(page, "robots") == [], path
+    assert _meta(client.get("/products/socks", headers=accept).text, "description") == ["Warm socks."]
+    order = place(settings, fill_cart(settings, ("MUG", 1)))
+    client.post("/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
+    private = ["/cart", "/checkout", f"/orders/{order.public_token}", "/products/no-such-thing"]
+    for path in private:
+        page = client.get(path, headers=accept).text
+        assert _meta(page, "robots") == ["noindex"], path
+        assert _meta(page, "description") == [], path
 
 
 def test_first_load_of_a_product_page_stays_within_30_kb_compressed(client):
