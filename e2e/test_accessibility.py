@@ -8,7 +8,15 @@ from e2e.steps import serious_violations
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/?page=2", "/products/hiking-socks", "/products/cowbell-keyring", "/cart", "/no-such-page"]
+    "path",
+    [
+        "/en/",
+        "/en/?page=2",
+        "/en/products/hiking-socks",
+        "/en/products/cowbell-keyring",
+        "/en/cart",
+        "/en/no-such-page",
+    ],
 )
 def test_pages_have_no_serious_accessibility_violations(page: Page, path: str):
     """The catalogue, a product with variants, a sold-out product, the empty cart and the page-not-found page."""

@@ -326,7 +326,7 @@ def test_change_a_variants_stock_and_see_the_product_page_change(page: Page, bac
     """Staff count the shelf of a product with one unit left and find four more: "+4, found in the back room" in the
     back office, and the product page (already open in another tab) shows 5 in stock after a reload."""
     slug = new_product(name="QA Stock Lantern", stock=1)
-    page.goto(f"/products/{slug}")
+    page.goto(f"/en/products/{slug}")
     expect(page.get_by_text("Only 1 left")).to_be_visible()
     office = back_office.page
     office.get_by_role("link", name="Products").click()
@@ -365,7 +365,7 @@ def test_upload_a_catalogue_file_with_a_bad_row_then_a_good_one(back_office: Ord
     assert serious_violations(office) == []
     office.get_by_role("button", name="Apply this file").click()
     expect(office.get_by_role("heading", name="Applied: the shop shows the changes now")).to_be_visible()
-    office.goto(f"/products/{slug}")
+    office.goto(f"/en/products/{slug}")
     expect(office.get_by_role("heading", level=1)).to_have_text("QA Uploaded Lantern")
 
 

@@ -92,5 +92,8 @@ def test_the_shop_speaks_german_after_switching(page: Page):
     product.choose("Red").page.get_by_label("Menge", exact=True).fill("1")
     product.add_to_cart()
     expect(product.message).to_contain_text("Zum Warenkorb hinzugefügt.")
+    assert "/de/products/" in page.url  # the address names the language
     page.reload()
-    expect(page.get_by_role("button", name="Deutsch")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_role("link", name="Deutsch")).to_have_attribute("aria-current", "true")
+    page.goto("/")  # the root remembers the choice
+    expect(page).to_have_url(re.compile(r"/de/$"))

@@ -13,9 +13,9 @@ from jinja2 import Environment
 from litestar import Litestar, Request, Response, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, Cookie, State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.logging import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
@@ -38,7 +38,7 @@ from storefront.cli import StorefrontCLIPlugin
 from storefront.db import Database, create_async_db_engine, make_alchemy_config
 from storefront.errors import html_exception_handler
 from storefront.head_requests import AnswerHeadAsGet
-from storefront.i18n import LANGUAGE_COOKIE, current_language, gettext, ngettext, use_language_of
+from storefront.i18n import current_language, gettext, localized, ngettext, saved_language, use_language_of
 from storefront.legal import legal_page
 from storefront.logs import install_redaction
 from storefront.money import SWISS_TIME, format_chf, format_rate, plain_chf
@@ -73,6 +73,7 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
         env.filters["localtime"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y %H:%M")
         env.filters["localdate"] = lambda at: at.astimezone(SWISS_TIME).strftime("%d.%m.%Y")
         env.globals["asset_url"] = assets.url
+        env.globals["lang_url"] = localized  # a customer page's address in the page's language
 
         def picture_url(path: str, width: int) -> str:
             """A product picture in one of the storefront's widths (a drawing under assets/ has one)."""
@@ -106,30 +107,76 @@ async def _choose_language(request: Request[Any, Any, Any]) -> None:
     use_language_of(request)
 
 
-@post("/language", name="language", status_code=303)
-async def change_language(request: Request[Any, Any, Any], shop: NamedDependency[Shop]) -> Redirect:
-    form = await request.form()
-    language = form.get("language")
-    if language not in LANGUAGES:
-        raise ValidationException(detail="unknown language")
-    target = str(form.get("next") or "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"  # only back into this shop, never to another site
-    return Redirect(
-        target,
-        status_code=303,
-        cookies=[
-            Cookie(
-                key=LANGUAGE_COOKIE,
-                value=language,
-                max_age=365 * 24 * 3600,
-                path="/",
-                httponly=True,
-                secure=shop.settings.secure_cookies,
-                samesite="lax",
-            )
-        ],
-    )
+async def _language_of_the_address(request: Request[Any, Any, Any]) -> None:
+    if request.path_params.get("language") not in LANGUAGES:
+        raise NotFoundException()
+    use_language_of(request)
+
+
+# The customer's pages and forms, each under its language: /de/, /fr/products/alpine-honey, /it/cart.
+customer_router = Router(
+    "/{language:str}",
+    route_handlers=[
+        catalog_page,
+        product_page,
+        cart_page,
+        add_line,
+        update_line,
+        delete_line,
+        legal_page,
+        checkout_page,
+        place,
+        checkout_return,
+        pay_page,
+        retry_payment,
+        order_page,
+        order_status,
+    ],
+    before_request=_language_of_the_address,
+)
+
+
+@get("/", name="root", include_in_schema=False)
+async def root(request: Request[Any, Any, Any]) -> Redirect:
+    """The catalogue in the visitor's saved language, else the first of their browser's we speak."""
+    return Redirect(_same_address_in_a_language(request), status_code=302, headers={"Vary": "Cookie, Accept-Language"})
+
+
+def _same_address_in_a_language(request: Request[Any, Any, Any]) -> str:
+    query = request.scope["query_string"].decode("latin-1")
+    return localized(request.scope["path"], saved_language(request)) + (f"?{query}" if query else "")
+
+
+# Addresses from before the language was part of them (bookmarks, shared links, a TWINT payment
+# started before an update) lead to the same page in the visitor's language.
+OLD_PAGES = [
+    "/products/{slug:str}",
+    "/cart",
+    "/checkout",
+    "/checkout/return",
+    "/orders/{token:str}",
+    "/orders/{token:str}/pay",
+    "/orders/{token:str}/status",
+    "/legal/{page:str}",
+]
+OLD_FORMS = [
+    "/cart/lines",
+    "/cart/lines/{line:str}",
+    "/cart/lines/{line:str}/delete",
+    "/checkout",
+    "/orders/{token:str}/payment",
+]
+
+
+@get(OLD_PAGES, name="old_page", include_in_schema=False)
+async def old_page(request: Request[Any, Any, Any]) -> Redirect:
+    return Redirect(_same_address_in_a_language(request), status_code=301, headers={"Vary": "Cookie, Accept-Language"})
+
+
+@post(OLD_FORMS, name="old_form", include_in_schema=False)
+async def old_form(request: Request[Any, Any, Any]) -> Redirect:
+    """A form of a page loaded before: 308 sends it on with its method and fields."""
+    return Redirect(_same_address_in_a_language(request), status_code=308)
 
 
 @get("/healthz", name="healthz", include_in_schema=False)
@@ -183,22 +230,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            catalog_page,
-            product_page,
-            cart_page,
-            add_line,
-            update_line,
-            delete_line,
-            change_language,
+            customer_router,
+            root,
+            old_page,
+            old_form,
             stripe_webhook,
-            legal_page,
-            checkout_page,
-            place,
-            checkout_return,
-            pay_page,
-            retry_payment,
-            order_page,
-            order_status,
             healthz,
             serve_asset,
             _media_router(settings),

@@ -1,5 +1,7 @@
 """Languages: gettext catalogues compiled by Babel, chosen per request, used by Jinja's i18n
-extension. The choice is remembered in a cookie; without one, Accept-Language decides."""
+extension. A customer page names its language in its address (/fr/cart); the last one a visitor
+saw is remembered in a cookie, and where an address names none (the root, the back office), the
+cookie decides, else Accept-Language."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from babel.core import negotiate_locale
 from babel.support import NullTranslations, Translations
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 
 from storefront.settings import LANGUAGES, ROOT
 
@@ -52,9 +55,45 @@ def choose_language(cookie: str | None, accept_language: str | None) -> str:
     return LANGUAGES[0]
 
 
+def language_in(path: str) -> str | None:
+    """The language an address names by its first segment (/fr/cart → fr), if it names one."""
+    first = path[1:3]
+    return first if first in LANGUAGES and path[3:4] in {"", "/"} else None
+
+
+def localized(path: str, language: str | None = None) -> str:
+    """The customer's address of `path` (a shop path such as /cart) in `language`, by default the
+    request's: /fr/cart. The catalogue's address ends in a slash: /fr/."""
+    return f"/{language or current_language()}{path}"
+
+
+def in_language(path: str, language: str) -> str:
+    """The same page in another language: /fr/cart?x=1 → /it/cart?x=1."""
+    return f"/{language}{path[3:]}" if language_in(path) else localized(path, language)
+
+
+def language_cookie(language: str, *, secure: bool) -> Cookie:
+    """Saves the visitor's language for a year; `Lax`, so it comes along on the return from TWINT."""
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=365 * 24 * 3600,
+        path="/",
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+    )
+
+
+def saved_language(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The visitor's saved choice, else their browser's."""
+    return choose_language(connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language"))
+
+
 def use_language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """This request's language: the visitor's saved choice, else their browser's."""
-    set_language(choose_language(connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language")))
+    """This request's language: the one its address names, else the visitor's saved choice, else
+    their browser's."""
+    set_language(language_in(connection.scope["path"]) or saved_language(connection))
 
 
 def set_language(language: str) -> None:

@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from litestar.plugins.htmx import HTMXDetails
 from litestar.response import Template
 
-from storefront.i18n import LANGUAGE_NAMES, current_language
+from storefront.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language, in_language, language_cookie, language_in
 from storefront.money import swiss_today
 from storefront.settings import LANGUAGES, Settings
 
@@ -25,6 +25,14 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     if not details or details.boosted or details.history_restore_request:
         return False
     return request.headers.get("hx-request-type", "partial") == "partial"
+
+
+def _canonical(settings: Settings, path: str, page: Any) -> str:
+    """The page's one address for search engines: the catalogue's ends in a slash, and of the
+    query only the catalogue's page number counts."""
+    if path.count("/") == 1:
+        path += "/"
+    return f"{settings.base_url}{path}" + (f"?page={page}" if isinstance(page, int) and page > 1 else "")
 
 
 def render(
@@ -42,13 +50,23 @@ def render(
     updates, such as the header's cart count)."""
     fragment = block is not None and wants_fragment(request)
     context.setdefault("max_quantity", settings.max_line_quantity)
+    language = current_language()
+    path = request.scope["path"]
+    addressed = language_in(path) == language  # a customer page, its language in its address
+    query = request.scope["query_string"].decode("latin-1")
+    here = path + (f"?{query}" if query else "")
     context.update(
         shop_name=settings.shop_name,
-        language=current_language(),
-        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        language=language,
+        # The same page in each language, for the header's switch and the hreflang alternates.
+        languages=[(code, LANGUAGE_NAMES[code], in_language(here, code)) for code in LANGUAGES],
+        canonical=_canonical(settings, path, context.get("page", 1)) if addressed and not fragment else None,
+        base_url=settings.base_url,
         today=swiss_today(),
         oob=fragment,
     )
+    if addressed and request.cookies.get(LANGUAGE_COOKIE) != language:
+        cookies = [*(cookies or []), language_cookie(language, secure=settings.secure_cookies)]
     headers = {"Vary": "HX-Request, Cookie, Accept-Language", **(headers or {})}
     if fragment:
         assert block is not None

@@ -8,7 +8,7 @@ from e2e.pages.checkout import CheckoutPage
 
 class CartPage(ShopPage):
     def open(self) -> CartPage:
-        self.page.goto("/cart")
+        self.page.goto(self.address("/cart"))
         return self
 
     def line(self, sku: str) -> Locator:

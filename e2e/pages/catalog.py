@@ -6,7 +6,7 @@ from e2e.pages.product import ProductPage
 
 class CatalogPage(ShopPage):
     def open(self, page_number: int = 1) -> CatalogPage:
-        self.page.goto("/" if page_number == 1 else f"/?page={page_number}")
+        self.page.goto(self.address("/" if page_number == 1 else f"/?page={page_number}"))
         return self
 
     def open_product(self, name: str) -> ProductPage:

@@ -25,7 +25,7 @@ class CheckoutPage(ShopPage):
     """Step 1: the delivery address and how the parcel travels."""
 
     def open(self) -> CheckoutPage:
-        self.page.goto("/checkout")
+        self.page.goto(self.address("/checkout"))
         return self
 
     def fill(self, address: Address = Address(), delivery: str = B_POST) -> CheckoutPage:

@@ -7,7 +7,7 @@ from e2e.pages.base import ShopPage
 
 class ProductPage(ShopPage):
     def open(self, slug: str) -> ProductPage:
-        self.page.goto(f"/products/{slug}")
+        self.page.goto(self.address(f"/products/{slug}"))
         return self
 
     def choose(self, option: str) -> ProductPage:

@@ -21,6 +21,7 @@ from storefront.cart.service import (
 )
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import gettext as _
+from storefront.i18n import localized
 from storefront.rendering import render, wants_fragment
 from storefront.shop import Shop
 from storefront.tokens import new_token
@@ -37,7 +38,7 @@ async def _single(request: HTMXRequest, name: str) -> str | None:
 def _after_change(request: HTMXRequest, cookies: list[Cookie] | None = None) -> Redirect | None:
     if wants_fragment(request):
         return None
-    return Redirect("/cart", status_code=303, cookies=cookies)
+    return Redirect(localized("/cart"), status_code=303, cookies=cookies)
 
 
 @get("/cart", name="cart")

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from storefront import twint
 from storefront.cart.cookie import cart_token
 from storefront.checkout.form import COUNTRIES, CheckoutForm
-from storefront.i18n import current_language
+from storefront.i18n import current_language, localized
 from storefront.i18n import gettext as _
 from storefront.money import format_chf, swiss_today
 from storefront.orders.lifecycle import start_payment
@@ -51,7 +51,7 @@ async def _form_page(
 ) -> Template | Redirect:
     state = await shop.read_page(request)
     if not state.cart.lines:
-        return Redirect("/cart", status_code=303)
+        return Redirect(localized("/cart"), status_code=303)
     return render(
         shop.settings,
         request,
@@ -91,7 +91,7 @@ async def place(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template |
     except OrderRefused as refused:
         return await _form_page(request, shop, form, status_code=409, error=_refusal(refused))
     await start_payment(shop.database, shop.payments, placed.id)
-    return Redirect(f"/orders/{placed.public_token}/pay", status_code=303)
+    return Redirect(localized(f"/orders/{placed.public_token}/pay"), status_code=303)
 
 
 @get("/checkout/return", name="checkout_return")
@@ -113,4 +113,4 @@ async def checkout_return(
         or not hmac.compare_digest(token_hash(payment_intent_client_secret), payment.client_secret_hash)
     ):
         raise NotFoundException()
-    return Redirect(f"/orders/{order.public_token}", status_code=303, headers=NO_STORE)
+    return Redirect(localized(f"/orders/{order.public_token}"), status_code=303, headers=NO_STORE)

@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront.i18n import localized
 from storefront.orders.lifecycle import apply_payment_state, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
 from storefront.orders.provider import PaymentUnavailable
@@ -32,7 +33,7 @@ async def _order(shop: Shop, token: str) -> OrderView:
 async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template | Redirect:
     order = await _order(shop, token)
     if order.final:
-        return Redirect(f"/orders/{token}", status_code=303)
+        return Redirect(localized(f"/orders/{token}"), status_code=303)
     state = await shop.read_page(request)
     context: dict[str, Any] = {"order": order, "cart": state.cart, "headers": NO_STORE}
     if order.payment is None:
@@ -43,7 +44,7 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
         return render(shop.settings, request, "orders/pay.html", status_code=503, unavailable=True, **context)
     if intent.status in {PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED}:
         await apply_payment_state(shop.database, intent, Source.PAY_PAGE)  # the intent just read
-        return Redirect(f"/orders/{token}", status_code=303)
+        return Redirect(localized(f"/orders/{token}"), status_code=303)
     return render(
         shop.settings,
         request,
@@ -51,7 +52,8 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
         client_secret=intent.client_secret,
         publishable_key=shop.settings.stripe_publishable_key,
         stripe_js_url=shop.settings.stripe_js_url,
-        return_url=f"{shop.settings.base_url}/checkout/return",
+        # TWINT sends the customer back to the shop in the language they ordered in.
+        return_url=f"{shop.settings.base_url}/{order.language}/checkout/return",
         **context,
     )
 
@@ -61,7 +63,7 @@ async def retry_payment(shop: NamedDependency[Shop], token: FromPath[str]) -> Re
     """Stripe was unavailable: try to create the payment again (the same key, so at most one)."""
     order = await _order(shop, token)
     await start_payment(shop.database, shop.payments, order.id)
-    return Redirect(f"/orders/{token}/pay", status_code=303)
+    return Redirect(localized(f"/orders/{token}/pay"), status_code=303)
 
 
 @get("/orders/{token:str}", name="order")

@@ -83,6 +83,7 @@ class OrderView:
     created_at: dt.datetime
     lines: tuple[OrderLineView, ...]
     payments: tuple[PaymentView, ...]  # oldest first
+    language: str  # the customer's language when ordering: e-mails and the return from TWINT use it
 
     @property
     def final(self) -> bool:

@@ -710,7 +710,7 @@ def test_staff_adjust_and_set_stock_with_a_reason_and_the_shop_shows_it_at_once(
     assert stock(shop_settings, "MUG") == 17
     assert post(app_client, f"/admin/products/{mug}/stock", change="3", reason="counted the shelf").status_code == 303
     assert stock(shop_settings, "MUG") == 3
-    assert "Only 3 left" in text_of(app_client.get("/products/mug").text)  # the storefront, at once
+    assert "Only 3 left" in text_of(app_client.get("/en/products/mug").text)  # the storefront, at once
     assert movements(shop_settings) == [
         ("MUG", 5, 17, "delivery", STAFF),
         ("MUG", -14, 3, "counted the shelf", STAFF),
@@ -756,12 +756,12 @@ def test_the_owner_changes_a_price_and_takes_a_variant_off_sale_and_the_shop_sho
     app_client, shop_settings
 ):
     mug = variant_of(shop_settings, "MUG")
-    assert "CHF\u00a022.00" in app_client.get("/products/mug").text  # the catalogue is loaded and cached
+    assert "CHF\u00a022.00" in app_client.get("/en/products/mug").text  # the catalogue is loaded and cached
     sign_in(app_client)
     assert post(app_client, f"/admin/products/{mug}/offer", price="24.50", on_sale="yes").status_code == 303
-    assert "CHF\u00a024.50" in app_client.get("/products/mug").text
+    assert "CHF\u00a024.50" in app_client.get("/en/products/mug").text
     assert post(app_client, f"/admin/products/{mug}/offer", price="24.50").status_code == 303  # not on sale
-    assert app_client.get("/products/mug").status_code == 404
+    assert app_client.get("/en/products/mug").status_code == 404
     bad = post(app_client, f"/admin/products/{mug}/offer", price="0.00", on_sale="yes")
     assert bad.status_code == 409 and "more than CHF 0" in text_of(bad.text)
 
@@ -823,7 +823,7 @@ def test_a_catalogue_file_is_checked_like_the_command_line_then_applied(app_clie
     assert applied.status_code == 200 and "Applied" in applied.text
     assert query(shop_settings.database_url, "SELECT price FROM variant WHERE sku = 'MUG'") == [(23_00,)]
     assert movements(shop_settings) == [("LANTERN-1", 4, 4, "catalogue file", OWNER)]  # MUG's 12 stayed 12
-    assert "QA Lantern" in app_client.get("/products/lantern").text  # on the shop at once
+    assert "QA Lantern" in app_client.get("/en/products/lantern").text  # on the shop at once
     assert post(app_client, "/admin/catalogue/apply", checked=key).status_code == 409  # applied once
 
 
@@ -895,7 +895,7 @@ def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_sho
     app_client, shop_settings
 ):
     sign_in(app_client)
-    assert app_client.get("/").status_code == 200  # the catalogue is loaded and cached before the change
+    assert app_client.get("/en/").status_code == 200  # the catalogue is loaded and cached before the change
     created = submit_product(app_client, "/admin/products/new", photo(), **SYRUP)
     assert created.status_code == 303, text_of(created.text)
     product_id = int(re.fullmatch(r"/admin/products/(\d+)/edit\?done=product", created.headers["location"])[1])
@@ -920,14 +920,14 @@ def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_sho
         f"{key}-640.webp",
     ]
 
-    page = app_client.get("/products/alpenkraeuter-sirup")
+    page = app_client.get("/en/products/alpenkraeuter-sirup")
     assert page.status_code == 200
     assert (
         f'src="/media/{key}-640.webp" srcset="/media/{key}-1280.webp 2x" alt="A bottle of green herb syrup"'
         in page.text
     )
     assert "from CHF\u00a09.50" in text_of(page.text)
-    assert f'src="/media/{key}-320.webp"' in app_client.get("/").text  # its card in the catalogue
+    assert f'src="/media/{key}-320.webp"' in app_client.get("/en/").text  # its card in the catalogue
     served = app_client.get(f"/media/{key}-640.webp")
     assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
     assert served.content == (Path(shop_settings.media_dir) / f"{key}-640.webp").read_bytes()
@@ -935,9 +935,9 @@ def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_sho
     assert app_client.get("/media/..%2Fshop.sqlite").status_code == 404
 
     # Bought like any product.
-    app_client.get("/products/alpenkraeuter-sirup")
+    app_client.get("/en/products/alpenkraeuter-sirup")
     added = app_client.post(
-        "/cart/lines",
+        "/en/cart/lines",
         data={
             "_csrf_token": csrf(app_client),
             "variant_id": str(variant_of(shop_settings, "SYRUP-250")),
@@ -946,7 +946,7 @@ def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_sho
         follow_redirects=False,
     )
     assert added.status_code in {200, 303}
-    assert "Alpenkräuter Sirup" in text_of(app_client.get("/cart").text)
+    assert "Alpenkräuter Sirup" in text_of(app_client.get("/en/cart").text)
 
 
 def test_the_downloaded_catalogue_names_an_uploaded_picture_and_comes_back_unchanged(app_client, shop_settings):
@@ -961,7 +961,7 @@ def test_the_downloaded_catalogue_names_an_uploaded_picture_and_comes_back_uncha
 def test_an_edit_is_seen_on_the_shop_at_once(app_client, shop_settings):
     mug = query(shop_settings.database_url, "SELECT product_id, id FROM variant WHERE sku = 'MUG'")[0]
     sign_in(app_client)
-    assert "Enamel Mug" in app_client.get("/products/mug").text  # loaded and cached
+    assert "Enamel Mug" in app_client.get("/en/products/mug").text  # loaded and cached
     form = app_client.get(f"/admin/products/{mug[0]}/edit")
     assert form.status_code == 200 and 'value="MUG"' in form.text and "img/products/enamel-mug" in form.text
     edited = submit_product(
@@ -992,9 +992,9 @@ def test_an_edit_is_seen_on_the_shop_at_once(app_client, shop_settings):
         },
     )
     assert edited.status_code == 303, text_of(edited.text)
-    page = text_of(app_client.get("/products/mug").text)
+    page = text_of(app_client.get("/en/products/mug").text)
     assert "Enamel Mug Large" in page and "A bigger mug." in page and "500 ml" in page and "from CHF\u00a024.00" in page
-    assert 'alt="A big white enamel mug"' in app_client.get("/products/mug").text
+    assert 'alt="A big white enamel mug"' in app_client.get("/en/products/mug").text
     assert stock(shop_settings, "MUG") == 12  # stock is changed in the stock list, not here
     assert query(shop_settings.database_url, "SELECT count(*) FROM product") == [(6,)]  # edited, not added
 

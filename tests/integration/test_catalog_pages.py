@@ -1,5 +1,6 @@
 import asyncio
 
+import pytest
 from litestar.testing import TestClient
 
 from storefront.app import create_app
@@ -9,7 +10,7 @@ from tests.support.http import text_of
 
 
 def test_listing_shows_products_on_sale_with_prices_including_vat(client):
-    response = client.get("/", headers={"Accept-Language": "en"})
+    response = client.get("/en/")
     assert response.status_code == 200
     page = text_of(response.text)
     assert "Alpine Honey" in page
@@ -22,21 +23,22 @@ def test_listing_shows_products_on_sale_with_prices_including_vat(client):
 def test_listing_is_paginated_and_a_page_beyond_the_last_is_not_found(settings):
     settings = settings.__class__(**{**{f: getattr(settings, f) for f in settings.__slots__}, "page_size": 2})
     with TestClient(app=create_app(settings)) as client:
-        first, third = client.get("/"), client.get("/?page=3")
-        assert 'href="/?page=2"' in first.text
+        first, third = client.get("/en/"), client.get("/en/?page=3")
+        assert 'href="/en/?page=2"' in first.text
         assert 'rel="next"' in first.text
         assert "Alpine Honey" in first.text
         assert "Alpine Honey" not in third.text
         assert 'rel="prev"' in third.text
-        assert '<a href="/?page=3" aria-current="page">3</a>' in third.text  # a real link, not an <a> without href
-        assert client.get("/?page=4").status_code == 404
-        invalid = client.get("/?page=abc")
+        assert f'<link rel="canonical" href="{settings.base_url}/en/?page=3">' in third.text
+        assert '<a href="/en/?page=3" aria-current="page">3</a>' in third.text  # a real link, not an <a> without href
+        assert client.get("/en/?page=4").status_code == 404
+        invalid = client.get("/en/?page=abc")
         assert invalid.status_code == 400
         assert "<html" in invalid.text
 
 
 def test_product_page_offers_variants_on_sale_with_their_stock(client):
-    response = client.get("/products/socks", headers={"Accept-Language": "en"})
+    response = client.get("/en/products/socks", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     page = text_of(response.text)
     assert "39–42 CHF\xa024.90 Only 5 left" in page
@@ -48,13 +50,13 @@ def test_product_page_offers_variants_on_sale_with_their_stock(client):
 
 
 def test_a_sold_out_product_has_no_add_button(client):
-    response = client.get("/products/bell", headers={"Accept-Language": "en"})
+    response = client.get("/en/products/bell", headers={"Accept-Language": "en"})
     assert "Sold out" in response.text
     assert 'data-testid="add-to-cart"' not in response.text
 
 
 def test_unknown_and_inactive_products_are_a_404_page_in_the_shop_layout(client):
-    for path in ("/products/nothing-here", "/products/hidden", "/no/such/page"):
+    for path in ("/en/products/nothing-here", "/en/products/hidden", "/no/such/page"):
         response = client.get(path, headers={"Accept-Language": "en"})
         assert response.status_code == 404
         assert response.headers["content-type"].startswith("text/html")
@@ -63,28 +65,37 @@ def test_unknown_and_inactive_products_are_a_404_page_in_the_shop_layout(client)
 
 
 def test_a_catalogue_change_reaches_a_running_shop(client, settings):
-    assert "CHF\xa022.00" in client.get("/products/mug").text
+    assert "CHF\xa022.00" in client.get("/en/products/mug").text
     changed = b"product,name,sku,price,vat,stock\nmug,Enamel Mug,MUG,25.00,standard,12\n"
     asyncio.run(import_catalog(settings.database_url, changed))
-    assert "CHF\xa025.00" in client.get("/products/mug").text
+    assert "CHF\xa025.00" in client.get("/en/products/mug").text
 
 
-def test_pages_in_german_with_swiss_prices(client):
-    response = client.get("/products/socks", headers={"Accept-Language": "de-CH,de;q=0.9"})
-    assert '<html lang="de">' in response.text
+@pytest.mark.parametrize(
+    ("language", "add", "vat", "sold_out", "price"),
+    [
+        ("de", "In den Warenkorb", "inkl. MWST", "Ausverkauft", "CHF\u00a024.90"),
+        ("fr", "Ajouter au panier", "TVA incluse", "Épuisé", "24.90\u00a0CHF"),
+        ("it", "Aggiungere al carrello", "IVA", "Esaurito", "CHF\u00a024.90"),
+        ("en", "Add to cart", "incl. VAT", "Sold out", "CHF\u00a024.90"),
+    ],
+)
+def test_a_product_page_in_each_language_with_swiss_prices(client, language, add, vat, sold_out, price):
+    """The address decides the language, whatever the browser asks for."""
+    response = client.get(f"/{language}/products/socks", headers={"Accept-Language": "ja"})
+    assert f'<html lang="{language}">' in response.text
     page = text_of(response.text)
-    assert "In den Warenkorb" in page
-    assert "inkl. MWST" in page
-    assert "Ausverkauft" in page
+    for text in (add, vat, sold_out, price):
+        assert text in page, text
 
 
 def test_a_variant_added_while_the_shop_runs_shows_its_stock_at_once(client, settings):
-    assert "XL" not in client.get("/products/mug").text
+    assert "XL" not in client.get("/en/products/mug").text
     added = (
         b"product,name,sku,option,price,vat,stock\n"
         b"mug,Enamel Mug,MUG,,22.00,standard,12\n"
         b"mug,,MUG-XL,XL,29.00,standard,7\n"
     )
     asyncio.run(import_catalog(settings.database_url, added))
-    page = text_of(client.get("/products/mug", headers={"Accept-Language": "en"}).text)
+    page = text_of(client.get("/en/products/mug", headers={"Accept-Language": "en"}).text)
     assert "XL CHF\xa029.00 In stock" in page

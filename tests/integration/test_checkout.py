@@ -20,12 +20,12 @@ ADDRESS = {
 
 
 def add_mug(client, settings):
-    client.post("/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
+    client.post("/en/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
 
 
 def test_the_form_asks_for_each_field_with_a_label_and_autocomplete(client, settings):
     add_mug(client, settings)
-    page = client.get("/checkout", headers={"Accept-Language": "en"}).text
+    page = client.get("/en/checkout", headers={"Accept-Language": "en"}).text
     for name, token in [
         ("email", "email"),
         ("name", "name"),
@@ -41,7 +41,7 @@ def test_the_form_asks_for_each_field_with_a_label_and_autocomplete(client, sett
 
 
 def test_an_empty_cart_goes_back_to_the_cart(client):
-    assert client.get("/checkout", follow_redirects=False).headers["location"] == "/cart"
+    assert client.get("/en/checkout", follow_redirects=False).headers["location"] == "/en/cart"
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,9 @@ def test_an_empty_cart_goes_back_to_the_cart(client):
 )
 def test_a_bad_field_is_explained_next_to_it_and_the_input_kept(client, settings, change, field, message):
     add_mug(client, settings)
-    response = client.post("/checkout", data=form(client, **{**ADDRESS, **change}), headers={"Accept-Language": "en"})
+    response = client.post(
+        "/en/checkout", data=form(client, **{**ADDRESS, **change}), headers={"Accept-Language": "en"}
+    )
     assert response.status_code == 422
     assert f'id="{field}-error"' in response.text
     assert message in response.text
@@ -67,19 +69,35 @@ def test_a_bad_field_is_explained_next_to_it_and_the_input_kept(client, settings
 def test_a_refused_form_lists_its_problems_top_to_bottom_linked_to_the_fields_and_focuses_the_first(client, settings):
     add_mug(client, settings)
     wrong = {**ADDRESS, "email": "anna", "country": "DE", "postal_code": "80", "shipping": "drone"}
-    page = client.post("/checkout", data=form(client, **wrong), headers={"Accept-Language": "en"}).text
+    page = client.post("/en/checkout", data=form(client, **wrong), headers={"Accept-Language": "en"}).text
     summary = page[page.index('class="error-summary"') : page.index("</section>")]
     assert re.findall(r'<a href="#([a-z_-]+)">', summary) == ["email", "postal_code", "country", "shipping-a_post"]
     assert re.findall(r'<(?:input|select)[^>]*\sid="([a-z_-]+)"[^>]*\sautofocus', page) == ["email"]
     only_shipping = {**ADDRESS, "shipping": "drone"}
-    page = client.post("/checkout", data=form(client, **only_shipping), headers={"Accept-Language": "en"}).text
+    page = client.post("/en/checkout", data=form(client, **only_shipping), headers={"Accept-Language": "en"}).text
     assert re.findall(r'<(?:input|select)[^>]*\sid="([a-z_-]+)"[^>]*\sautofocus', page) == ["shipping-a_post"]
+
+
+def test_an_order_placed_in_french_keeps_its_language_to_the_payment_and_back(client, settings):
+    add_mug(client, settings)
+    placed = client.post("/fr/checkout", data=form(client, **ADDRESS), follow_redirects=False)
+    assert placed.status_code == 303
+    assert re.fullmatch(r"/fr/orders/[A-Za-z0-9_-]+/pay", placed.headers["location"])
+    assert query(settings.database_url, "SELECT language FROM shop_order") == [("fr",)]
+    order = place(settings, fill_cart(settings, ("MUG", 1)))
+    record(settings, order, intent(order, "pending", id="pi_fr_1", client_secret="pi_fr_1_secret_ok"))
+    back = client.get(
+        "/fr/checkout/return",
+        params={"payment_intent": "pi_fr_1", "payment_intent_client_secret": "pi_fr_1_secret_ok"},
+        follow_redirects=False,
+    )
+    assert back.headers["location"] == f"/fr/orders/{order.public_token}"
 
 
 def test_sold_out_lines_are_named_and_nothing_is_ordered(client, settings):
     add_mug(client, settings)
     execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku = 'MUG'")
-    response = client.post("/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"})
+    response = client.post("/en/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"})
     assert response.status_code == 409
     assert "not enough left of: Enamel Mug. Please change your cart." in text_of(response.text)
     assert query(settings.database_url, "SELECT count(*) FROM shop_order")[0][0] == 0
@@ -90,7 +108,7 @@ def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address
     order = place(settings, fill_cart(settings, ("MUG", 1)))
     record(settings, order, intent(order, "pending", id="pi_ret_1", client_secret="pi_ret_1_secret_good"))
     ok = client.get(
-        "/checkout/return",
+        "/en/checkout/return",
         params={
             "payment_intent": "pi_ret_1",
             "payment_intent_client_secret": "pi_ret_1_secret_good",
@@ -99,7 +117,7 @@ def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address
         follow_redirects=False,
     )
     assert ok.status_code == 303
-    assert ok.headers["location"] == f"/orders/{order.public_token}"
+    assert ok.headers["location"] == f"/en/orders/{order.public_token}"
     assert "secret" not in ok.headers["location"]
     assert ok.headers["referrer-policy"] == "no-referrer"
     for params in (
@@ -107,14 +125,14 @@ def test_the_return_needs_the_intent_and_its_secret_and_leads_to_a_clean_address
         {"payment_intent": "pi_other", "payment_intent_client_secret": "pi_ret_1_secret_good"},
         {},
     ):
-        wrong = client.get("/checkout/return", params=params, headers={"Accept-Language": "en"})
+        wrong = client.get("/en/checkout/return", params=params, headers={"Accept-Language": "en"})
         assert wrong.status_code == 404
         assert "Anna" not in wrong.text and order.number not in wrong.text
 
 
 def test_an_order_page_needs_its_unguessable_token(client, settings):
     order = waiting_order(settings, ("MUG", 1))
-    assert client.get(f"/orders/{order.public_token[:-1]}x").status_code == 404
-    page = client.get(f"/orders/{order.public_token}", headers={"Accept-Language": "en"})
+    assert client.get(f"/en/orders/{order.public_token[:-1]}x").status_code == 404
+    page = client.get(f"/en/orders/{order.public_token}", headers={"Accept-Language": "en"})
     assert page.headers["cache-control"] == "no-store"
     assert 'hx-trigger="load delay:1s"' in page.text and 'hx-swap="outerHTML"' in page.text

@@ -37,7 +37,7 @@ def test_without_keys_the_sandbox_serves_beside_the_shop_and_the_shop_is_pointed
         logged = client.get("/_sandbox/control/api/requests").json()["requests"]
         assert [(r["path"], r["payment_intent"]) for r in logged] == [("/v1/payment_intents", created.json()["id"])]
         assert client.get("/_sandbox/js/stripe.js").headers["content-type"].startswith("application/javascript")
-        page = client.get("/")
+        page = client.get("/en/")
         assert page.status_code == 200
         assert "script-src 'self';" in page.headers["content-security-policy"]  # Stripe.js comes from this origin
 
@@ -63,7 +63,7 @@ def test_with_stripe_keys_nothing_of_the_sandbox_is_reachable(settings, change):
         for path in ("/_sandbox/js/stripe.js", "/_sandbox/control", "/_sandbox/control/api/state"):
             assert client.get(path).status_code == 404, path
         assert client.post("/_sandbox/v1/payment_intents", data={"amount": "100"}).status_code in {403, 404}
-        assert "js.stripe.com" in client.get("/").headers["content-security-policy"]
+        assert "js.stripe.com" in client.get("/en/").headers["content-security-policy"]
 
 
 def test_the_shops_assets_hold_nothing_of_the_sandbox(settings):

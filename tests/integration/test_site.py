@@ -15,30 +15,70 @@ from tests.support.http import HTMX, form
 from tests.support.logs import errors_in
 
 
-def test_the_language_switch_is_remembered_and_returns_to_the_page(client):
-    response = client.post(
-        "/language", data=form(client, language="de", next="/products/mug?x=1"), follow_redirects=False
-    )
-    assert (response.status_code, response.headers["location"]) == (303, "/products/mug?x=1")
-    assert "lang=de" in response.headers["set-cookie"]
-    assert "HttpOnly" in response.headers["set-cookie"]
-    page = client.get("/products/mug", headers={"Accept-Language": "en"}).text
-    assert '<html lang="de">' in page
-    assert "In den Warenkorb" in page
-    client.post("/language", data=form(client, language="en", next="/"))
-    assert "Add to cart" in client.get("/products/mug", headers={"Accept-Language": "de"}).text
+@pytest.mark.parametrize(
+    ("cookie", "accept", "expected"),
+    [
+        (None, "fr-CH,fr;q=0.9,en;q=0.5", "/fr/"),
+        (None, "it-CH", "/it/"),
+        (None, None, "/de/"),  # the shop's first language
+        ("en", "fr-CH", "/en/"),  # the saved choice wins over the browser
+    ],
+)
+def test_the_root_leads_to_the_catalogue_in_the_saved_language_else_the_browsers(client, cookie, accept, expected):
+    if cookie:
+        client.cookies.set("lang", cookie)
+    response = client.get("/", headers={"Accept-Language": accept} if accept else {}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (302, expected)
+    assert "Accept-Language" in response.headers["vary"] and "Cookie" in response.headers["vary"]
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", ""])
-def test_the_language_switch_never_sends_anyone_to_another_site(client, target):
-    response = client.post("/language", data=form(client, language="en", next=target), follow_redirects=False)
-    assert response.headers["location"] == "/"
+def test_a_page_in_a_language_saves_it_for_the_next_visit_once(client):
+    first = client.get("/it/cart")
+    assert "lang=it" in first.headers["set-cookie"] and "HttpOnly" in first.headers["set-cookie"]
+    assert "lang=" not in client.get("/it/legal/terms").headers.get("set-cookie", "")  # saved already
+    assert client.get("/", headers={"Accept-Language": "fr"}, follow_redirects=False).headers["location"] == "/it/"
 
 
-def test_an_unknown_language_is_refused(client):
-    response = client.post("/language", data=form(client, language="xx"), follow_redirects=False)
-    assert response.status_code == 400
-    assert "<html" in response.text
+def test_the_language_switch_leads_to_the_same_page_in_each_language(client):
+    page = client.get("/fr/products/socks").text
+    switch = page[page.index('class="language-switch"') : page.index("</nav>", page.index('class="language-switch"'))]
+    links = re.findall(r'<a href="([^"]+)" hreflang="([a-z]+)" lang="([a-z]+)"( aria-current="true")?', switch)
+    assert links == [
+        ("/de/products/socks", "de", "de", ""),
+        ("/fr/products/socks", "fr", "fr", ' aria-current="true"'),
+        ("/it/products/socks", "it", "it", ""),
+        ("/en/products/socks", "en", "en", ""),
+    ]
+    assert '<a href="/it/products/socks?ref=1" hreflang="it"' in client.get("/en/products/socks?ref=1").text
+
+
+def test_each_page_names_its_canonical_address_and_its_address_in_every_language(client, settings):
+    base = settings.base_url
+    page = client.get("/it/products/socks?utm_source=newsletter").text
+    assert f'<link rel="canonical" href="{base}/it/products/socks">' in page
+    for code in ("de", "fr", "it", "en"):
+        assert f'<link rel="alternate" hreflang="{code}" href="{base}/{code}/products/socks' in page
+    assert f'<link rel="alternate" hreflang="x-default" href="{base}/">' in page
+    assert f'<link rel="canonical" href="{base}/de/">' in client.get("/de").text  # one address for the catalogue
+
+
+def test_an_old_address_leads_to_the_same_page_in_the_visitors_language(client, settings):
+    old = client.get("/products/socks?ref=1", headers={"Accept-Language": "it-CH"}, follow_redirects=False)
+    assert (old.status_code, old.headers["location"]) == (301, "/it/products/socks?ref=1")
+    assert client.get("/legal/terms", headers={"Accept-Language": "fr"}).url.path == "/fr/legal/terms"
+    # A form of a page loaded before the change: sent on with its method and fields.
+    fields = form(client, variant_id=str(variant_id(settings, "MUG")), quantity="2")
+    moved = client.post("/cart/lines", data=fields, headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (308, "/fr/cart/lines")  # French was saved above
+    client.post("/cart/lines", data=fields, follow_redirects=True)
+    assert "Enamel Mug" in client.get("/en/cart").text
+
+
+@pytest.mark.parametrize("path", ["/xx/cart", "/de-ch/", "/DE/cart", "/fr/no-such-page"])
+def test_an_unknown_language_or_page_is_a_404_page(client, path):
+    response = client.get(path, headers={"Accept-Language": "fr"})
+    assert response.status_code == 404
+    assert '<html lang="fr">' in response.text  # the visitor's language, as far as it is known
 
 
 def test_health_reports_the_database(client):
@@ -55,7 +95,7 @@ def test_health_is_503_when_the_database_is_unreachable(tmp_path):
 
 
 def test_every_page_sends_the_security_headers(client):
-    headers = client.get("/").headers
+    headers = client.get("/en/").headers
     csp = headers["content-security-policy"]
     assert "default-src 'self'" in csp
     assert "script-src 'self' https://js.stripe.com" in csp
@@ -70,7 +110,7 @@ def test_every_page_sends_the_security_headers(client):
 
 
 def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client):
-    page = client.get("/").text
+    page = client.get("/en/").text
     css_url = page.split('rel="stylesheet" href="')[1].split('"')[0]
     assert css_url.startswith("/assets/css/shop.")
     assert css_url.endswith(".css")
@@ -80,7 +120,7 @@ def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert response.headers["content-encoding"] == "gzip"
     assert response.headers["content-type"] == "text/css; charset=utf-8"  # one charset, not two
-    js_url = client.get("/products/socks").text.split('<script src="')[1].split('"')[0]
+    js_url = client.get("/en/products/socks").text.split('<script src="')[1].split('"')[0]
     assert client.get(js_url).headers["content-type"] == "text/javascript; charset=utf-8"
     plain = client.get(css_url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
@@ -93,8 +133,16 @@ def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client
 def test_head_is_answered_wherever_get_is_with_the_same_status_and_headers_and_no_body(client):
     """Every GET route, asked with HEAD (crawlers and link checkers do): a page, a product, an asset,
     the health check, a missing page; the answer matches the GET without its body."""
-    css_url = client.get("/").text.split('rel="stylesheet" href="')[1].split('"')[0]
-    paths = ["/", "/products/socks", "/cart", "/legal/terms", "/healthz", css_url, "/products/no-such-thing"]
+    css_url = client.get("/en/").text.split('rel="stylesheet" href="')[1].split('"')[0]
+    paths = [
+        "/",
+        "/en/products/socks",
+        "/en/cart",
+        "/en/legal/terms",
+        "/healthz",
+        css_url,
+        "/en/products/no-such-thing",
+    ]
     for path in paths:
         got, head = client.get(path), client.head(path)
         assert head.status_code == got.status_code, path
@@ -102,12 +150,12 @@ def test_head_is_answered_wherever_get_is_with_the_same_status_and_headers_and_n
         assert head.headers["content-type"] == got.headers["content-type"], path
         assert head.headers.get("content-length") == got.headers.get("content-length"), path
         assert head.headers["x-content-type-options"] == "nosniff", path
-    got, head = client.get("/checkout", follow_redirects=False), client.head("/checkout", follow_redirects=False)
-    assert (head.status_code, head.headers["location"]) == (got.status_code, "/cart")  # an empty cart goes back
+    got, head = client.get("/en/checkout", follow_redirects=False), client.head("/en/checkout", follow_redirects=False)
+    assert (head.status_code, head.headers["location"]) == (got.status_code, "/en/cart")  # an empty cart goes back
 
 
 def test_head_changes_nothing_and_post_only_addresses_still_refuse_it(client):
-    assert client.head("/cart/lines").status_code == 405
+    assert client.head("/en/cart/lines").status_code == 405
 
 
 def _meta(page: str, name: str) -> list[str]:
@@ -119,16 +167,16 @@ def test_pages_for_search_engines_describe_themselves_and_the_customers_own_page
     client, settings, language
 ):
     accept = {"Accept-Language": language}
-    for path in ["/", "/?page=1", "/products/socks", "/legal/imprint", "/legal/terms", "/legal/privacy"]:
+    for path in ["/", "/en/?page=1", "/en/products/socks", "/en/legal/imprint", "/en/legal/terms", "/en/legal/privacy"]:
         page = client.get(path, headers=accept).text
         (description,) = _meta(page, "description")
         assert "%(" not in description and len(description) <= 160, (path, description)
-        assert len(description) >= 20 or path.startswith("/products/"), (path, description)
+        assert len(description) >= 20 or path.startswith("/en/products/"), (path, description)
         assert _meta(page, "robots") == [], path
-    assert _meta(client.get("/products/socks", headers=accept).text, "description") == ["Warm socks."]
+    assert _meta(client.get("/en/products/socks", headers=accept).text, "description") == ["Warm socks."]
     order = place(settings, fill_cart(settings, ("MUG", 1)))
-    client.post("/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
-    private = ["/cart", "/checkout", f"/orders/{order.public_token}", "/products/no-such-thing"]
+    client.post("/en/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="1"))
+    private = ["/en/cart", "/en/checkout", f"/en/orders/{order.public_token}", "/en/products/no-such-thing"]
     for path in private:
         page = client.get(path, headers=accept).text
         assert _meta(page, "robots") == ["noindex"], path
@@ -137,7 +185,7 @@ def test_pages_for_search_engines_describe_themselves_and_the_customers_own_page
 
 def test_first_load_of_a_product_page_stays_within_30_kb_compressed(client):
     """The page-weight budget: HTML + CSS + JS of a first visit, gzip-compressed, images aside."""
-    page = client.get("/products/socks")
+    page = client.get("/en/products/socks")
     total = len(gzip.compress(page.content))
     for marker in ('rel="stylesheet" href="', '<script src="'):
         url = page.text.split(marker)[1].split('"')[0]
@@ -148,7 +196,7 @@ def test_first_load_of_a_product_page_stays_within_30_kb_compressed(client):
 
 
 def test_an_htmx_request_to_a_missing_page_gets_a_message_not_a_page(client):
-    response = client.get("/products/none", headers={**HTMX, "Accept-Language": "en"})
+    response = client.get("/en/products/none", headers={**HTMX, "Accept-Language": "en"})
     assert response.status_code == 404
     assert response.headers["hx-retarget"] == "#notice"
     assert "<html" not in response.text
@@ -178,14 +226,14 @@ def test_a_server_fault_is_an_html_page_and_is_logged(settings, caplog):
 @pytest.mark.parametrize(
     ("path", "text"),
     [
-        ("/legal/imprint", "Storefront Demo GmbH"),
-        ("/legal/terms", "Swiss law applies"),
-        ("/legal/privacy", "shop@example.ch"),
+        ("/en/legal/imprint", "Storefront Demo GmbH"),
+        ("/en/legal/terms", "Swiss law applies"),
+        ("/en/legal/privacy", "shop@example.ch"),
     ],
 )
 def test_the_legal_pages_are_filled_from_the_settings_and_linked_in_the_footer(client, path, text):
     response = client.get(path, headers={"Accept-Language": "en"})
     assert response.status_code == 200
     assert text in response.text
-    assert 'href="/legal/imprint"' in client.get("/").text
-    assert client.get("/legal/nothing").status_code == 404
+    assert 'href="/en/legal/imprint"' in client.get("/en/").text
+    assert client.get("/en/legal/nothing").status_code == 404

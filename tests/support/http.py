@@ -19,7 +19,7 @@ HTMX = {"HX-Request": "true"}
 
 def csrf(client: TestClient[Any]) -> str:
     if "csrftoken" not in client.cookies:
-        client.get("/")
+        client.get("/en/")
     token: str = client.cookies["csrftoken"]
     return token
 

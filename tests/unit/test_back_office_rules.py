@@ -70,7 +70,7 @@ def test_the_session_cookie_is_strict_for_the_back_office_only_and_secure_in_pro
         ("/admin/orders/1001", "/admin/orders/1001"),
         ("https://evil.example/admin", "/admin"),
         ("//evil.example/admin", "/admin"),
-        ("/checkout", "/admin"),
+        ("/en/checkout", "/admin"),
         ("/admin/sign-in", "/admin"),
         (None, "/admin"),
         ("/admin\\@evil.example", "/admin"),
