@@ -18,7 +18,7 @@ from storefront.admin.accounts import StaffMember
 from storefront.admin.models import Role
 from storefront.admin.routes import HEADERS, TABS
 from storefront.cart.service import CartLineView, CartView
-from storefront.catalog.service import CatalogSnapshot, Stock, load_snapshot
+from storefront.catalog.service import CatalogSnapshot, Stock, load_snapshots
 from storefront.devserver import create_app
 from storefront.orders.backoffice import OrderList, Tab, list_orders
 from storefront.rendering import render
@@ -41,7 +41,7 @@ def create_bench_app() -> Litestar:
 
     async def load_into_memory() -> InMemory:
         async with shop.database.read() as connection:
-            snapshot = await load_snapshot(connection)
+            snapshot = (await load_snapshots(connection, ["en"], shop.settings.default_language))["en"]
         stock = Stock(dict.fromkeys(snapshot.variants, 50))
         first_two = [product.variants[0] for product in snapshot.listing[:2]]
         cart = CartView(tuple(CartLineView(snapshot.products[v.product_id], v, 1, 50) for v in first_two))

@@ -247,13 +247,13 @@ def visitor_with_two_lines(url: str) -> tuple[str, str]:
     """A real visitor: GET a page (CSRF cookie), add two products. Returns (cookie header, csrf token)."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{url}/products/{PRODUCT}").read().decode()
+    page = opener.open(f"{url}/en/products/{PRODUCT}").read().decode()
     token = _cookie(jar, "csrftoken")
     for slug in (PRODUCT, "enamel-mug"):
-        html = page if slug == PRODUCT else opener.open(f"{url}/products/{slug}").read().decode()
+        html = page if slug == PRODUCT else opener.open(f"{url}/en/products/{slug}").read().decode()
         variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
         body = urllib.parse.urlencode({"_csrf_token": token, "variant_id": variant, "quantity": "1"}).encode()
-        opener.open(urllib.request.Request(f"{url}/de/cart/lines", data=body, method="POST"))
+        opener.open(urllib.request.Request(f"{url}/en/cart/lines", data=body, method="POST"))
     cart = _cookie(jar, "cart")
     return f"csrftoken={token}; cart={cart}", token
 
@@ -262,7 +262,7 @@ def paid_order_status_path(url: str) -> str:
     """A real purchase in the sandbox: checkout, TWINT confirm and authorize; the webhook marks it paid."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-    html = opener.open(f"{url}/de/products/enamel-mug").read().decode()
+    html = opener.open(f"{url}/en/products/enamel-mug").read().decode()
     token = _cookie(jar, "csrftoken")
     variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
 
@@ -277,9 +277,9 @@ def paid_order_status_path(url: str) -> str:
             raise
         raise RuntimeError(f"POST {path} did not redirect")
 
-    post("/de/cart/lines", {"_csrf_token": token, "variant_id": variant, "quantity": "1"})
+    post("/en/cart/lines", {"_csrf_token": token, "variant_id": variant, "quantity": "1"})
     location = post(
-        "/de/checkout",
+        "/en/checkout",
         {
             "_csrf_token": token,
             "email": "bench@example.ch",
@@ -296,7 +296,7 @@ def paid_order_status_path(url: str) -> str:
     client = stripe.StripeClient("sk_test_bench", base_addresses={"api": f"{url}/_sandbox"})
     intent = client.v1.payment_intents.confirm(
         secret.split("_secret_")[0],
-        params={"payment_method_data": {"type": "twint"}, "return_url": f"{url}/de/checkout/return"},
+        params={"payment_method_data": {"type": "twint"}, "return_url": f"{url}/en/checkout/return"},
     )
     redirect = intent.next_action.redirect_to_url if intent.next_action else None
     assert redirect is not None and redirect.url is not None, "a TWINT payment sends the customer to TWINT's page"
@@ -325,7 +325,7 @@ request = function()
   headers["HX-Request"] = "true"
   headers["Cookie"] = "csrftoken=%(token)s; cart=bench-visitor-" .. (counter %% 1000)
   local body = "_csrf_token=%(token)s&quantity=1&variant_id=" .. variants[(counter %% #variants) + 1]
-  return wrk.format("POST", "/de/cart/lines", headers, body)
+  return wrk.format("POST", "/en/cart/lines", headers, body)
 end
 variants = {%(variants)s}
 """
@@ -373,9 +373,9 @@ def measure(
     per-round ratios to the ceiling and to the 15-product shop."""
     routes = {
         CEILING: (f"/_bench/ceiling/{PRODUCT}", None),
-        PRODUCT_PAGE: (f"/de/products/{PRODUCT}", None),
-        LISTING: ("/de/", None),
-        ADD: ("/de/cart/lines", ADD_SCRIPT % {"token": token_small[1], "variants": ", ".join(variants)}),
+        PRODUCT_PAGE: (f"/en/products/{PRODUCT}", None),
+        LISTING: ("/en/", None),
+        ADD: ("/en/cart/lines", ADD_SCRIPT % {"token": token_small[1], "variants": ", ".join(variants)}),
         STATUS: (status_path, STATUS_SCRIPT),
         ORDERS_CEILING: ("/_bench/ceiling/admin-orders", None),
         ORDERS_LIST: ("/admin/orders", None),
@@ -425,7 +425,7 @@ def first_load_bytes(url: str) -> int:
             body: bytes = response.read()
             return body
 
-    html = fetch(f"/de/products/{PRODUCT}")
+    html = fetch(f"/en/products/{PRODUCT}")
     text = gzip.decompress(html).decode() if html[:2] == b"\x1f\x8b" else html.decode()
     assets = re.findall(r'(?:href|src)="(/assets/[^"]+\.(?:css|js))"', text)
     return len(html) + sum(len(fetch(path)) for path in assets)

@@ -87,9 +87,9 @@ def test_the_shop_speaks_german_after_switching(page: Page):
     catalog.switch_language("Deutsch")
     expect(page.get_by_role("heading", level=1)).to_have_text("Unser Sortiment")
     expect(page.locator("html")).to_have_attribute("lang", "de")
-    product = catalog.open_product("Merino Beanie")
+    product = catalog.open_product("Merino-Mütze")  # the catalogue in German too
     expect(page.get_by_test_id("add-to-cart")).to_have_text("In den Warenkorb")
-    product.choose("Red").page.get_by_label("Menge", exact=True).fill("1")
+    product.choose("Rot").page.get_by_label("Menge", exact=True).fill("1")
     product.add_to_cart()
     expect(product.message).to_contain_text("Zum Warenkorb hinzugefügt.")
     assert "/de/products/" in page.url  # the address names the language

@@ -23,6 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 from sqlalchemy import text
 
 from storefront import twint
@@ -75,6 +76,13 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
         env.globals["asset_url"] = assets.url
         env.globals["lang_url"] = localized  # a customer page's address in the page's language
 
+        def lang_of(text_language: str) -> Markup | str:
+            """` lang="en"` on an element whose text is not in the page's language (a product the
+            shop has not written in it), so screen readers and translators read it right."""
+            return Markup(' lang="{}"').format(text_language) if text_language != current_language() else ""
+
+        env.globals["lang_of"] = lang_of
+
         def picture_url(path: str, width: int) -> str:
             """A product picture in one of the storefront's widths (a drawing under assets/ has one)."""
             return media_url(path, width) if is_media(path) else assets.url(path)
@@ -104,13 +112,13 @@ def _media_router(settings: Settings) -> Router:
 
 
 async def _choose_language(request: Request[Any, Any, Any]) -> None:
-    use_language_of(request)
+    use_language_of(request, request.app.state.shop.settings.default_language)
 
 
 async def _language_of_the_address(request: Request[Any, Any, Any]) -> None:
     if request.path_params.get("language") not in LANGUAGES:
         raise NotFoundException()
-    use_language_of(request)
+    use_language_of(request, request.app.state.shop.settings.default_language)
 
 
 # The customer's pages and forms, each under its language: /de/, /fr/products/alpine-honey, /it/cart.
@@ -144,7 +152,9 @@ async def root(request: Request[Any, Any, Any]) -> Redirect:
 
 def _same_address_in_a_language(request: Request[Any, Any, Any]) -> str:
     query = request.scope["query_string"].decode("latin-1")
-    return localized(request.scope["path"], saved_language(request)) + (f"?{query}" if query else "")
+    return localized(
+        request.scope["path"], saved_language(request, request.app.state.shop.settings.default_language)
+    ) + (f"?{query}" if query else "")
 
 
 # Addresses from before the language was part of them (bookmarks, shared links, a TWINT payment
@@ -200,7 +210,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     shop = Shop(
         settings=settings,
         database=database,
-        catalog=Catalog(database),
+        catalog=Catalog(database, LANGUAGES, settings.default_language),
         assets=AssetManifest(),
         payments=StripeGateway(settings),
     )

@@ -52,7 +52,7 @@ def html_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     if status >= 500:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     # The router's 404/405 never reach `before_request`, so choose the language here too.
-    use_language_of(request)
+    use_language_of(request, request.app.state.shop.settings.default_language)
     title, detail = _texts(status, exc)
     headers = dict(getattr(exc, "headers", None) or {})
     if wants_fragment(request):

@@ -33,7 +33,7 @@ def translations(language: str) -> NullTranslations:
     return loaded
 
 
-def choose_language(cookie: str | None, accept_language: str | None) -> str:
+def choose_language(cookie: str | None, accept_language: str | None, default: str = LANGUAGES[0]) -> str:
     if cookie in LANGUAGES:
         return cookie
     if accept_language:
@@ -52,13 +52,13 @@ def choose_language(cookie: str | None, accept_language: str | None) -> str:
         chosen = negotiate_locale([tag for _, tag in preferred], list(LANGUAGES), sep="_")
         if chosen:
             return chosen.split("_")[0]
-    return LANGUAGES[0]
+    return default
 
 
 def language_in(path: str) -> str | None:
     """The language an address names by its first segment (/fr/cart → fr), if it names one."""
     first = path[1:3]
-    return first if first in LANGUAGES and path[3:4] in {"", "/"} else None
+    return first if first in LANGUAGES and path[3:4] in {"", "/", "?"} else None
 
 
 def localized(path: str, language: str | None = None) -> str:
@@ -69,7 +69,10 @@ def localized(path: str, language: str | None = None) -> str:
 
 def in_language(path: str, language: str) -> str:
     """The same page in another language: /fr/cart?x=1 → /it/cart?x=1."""
-    return f"/{language}{path[3:]}" if language_in(path) else localized(path, language)
+    if not language_in(path):
+        return localized(path, language)
+    rest = path[3:]
+    return f"/{language}{rest if rest.startswith('/') else '/' + rest}"  # the catalogue: /fr?page=2 → /it/?page=2
 
 
 def language_cookie(language: str, *, secure: bool) -> Cookie:
@@ -85,15 +88,15 @@ def language_cookie(language: str, *, secure: bool) -> Cookie:
     )
 
 
-def saved_language(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """The visitor's saved choice, else their browser's."""
-    return choose_language(connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language"))
+def saved_language(connection: ASGIConnection[Any, Any, Any, Any], default: str) -> str:
+    """The visitor's saved choice, else their browser's, else `default`."""
+    return choose_language(connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language"), default)
 
 
-def use_language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+def use_language_of(connection: ASGIConnection[Any, Any, Any, Any], default: str) -> None:
     """This request's language: the one its address names, else the visitor's saved choice, else
     their browser's."""
-    set_language(language_in(connection.scope["path"]) or saved_language(connection))
+    set_language(language_in(connection.scope["path"]) or saved_language(connection, default))
 
 
 def set_language(language: str) -> None:

@@ -51,7 +51,9 @@ def render(
     fragment = block is not None and wants_fragment(request)
     context.setdefault("max_quantity", settings.max_line_quantity)
     language = current_language()
-    path = request.scope["path"]
+    # A page whose address differs by more than the language (a product's) names it in each.
+    alternates: dict[str, str] | None = context.pop("alternates", None)
+    path = alternates[language] if alternates else request.scope["path"]
     addressed = language_in(path) == language  # a customer page, its language in its address
     query = request.scope["query_string"].decode("latin-1")
     here = path + (f"?{query}" if query else "")
@@ -59,7 +61,10 @@ def render(
         shop_name=settings.shop_name,
         language=language,
         # The same page in each language, for the header's switch and the hreflang alternates.
-        languages=[(code, LANGUAGE_NAMES[code], in_language(here, code)) for code in LANGUAGES],
+        languages=[
+            (code, LANGUAGE_NAMES[code], alternates[code] if alternates else in_language(here, code))
+            for code in LANGUAGES
+        ],
         canonical=_canonical(settings, path, context.get("page", 1)) if addressed and not fragment else None,
         base_url=settings.base_url,
         today=swiss_today(),

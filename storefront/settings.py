@@ -60,6 +60,9 @@ class Settings:
     order_email: str | None = None  # where the shop is told of each paid order; unset: company_email
     staff_session_hours: int = 12  # a back-office session ends after this long without a request
     media_dir: str = str(VAR_DIR / "media")  # product pictures uploaded in the back office
+    # The language of the catalogue's own texts, shown where a text is not written in the visitor's
+    # language; and the language of the root when the browser asks for none the shop speaks.
+    default_language: str = LANGUAGES[0]
 
     @property
     def notify_address(self) -> str:
@@ -100,6 +103,7 @@ class Settings:
             order_email=reader.email("STOREFRONT_ORDER_EMAIL"),
             staff_session_hours=reader.integer("STOREFRONT_STAFF_SESSION_HOURS", 12, low=1, high=24 * 30),
             media_dir=reader.optional("STOREFRONT_MEDIA_DIR") or str(VAR_DIR / "media"),
+            default_language=reader.choice("STOREFRONT_DEFAULT_LANGUAGE", LANGUAGES, LANGUAGES[0]),
         )
         if production:
             settings.refuse_insecure_production()

@@ -57,4 +57,5 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         outbox_dir=str(tmp_path / "outbox"),
         media_dir=str(tmp_path / "media"),
         stripe_webhook_secret=WEBHOOK_SECRET,
+        default_language="en",  # the test catalogue's own texts are English
     )

@@ -48,7 +48,7 @@ from storefront.catalog.importer import CatalogImportError, apply_catalog, expor
 from storefront.catalog.models import Product
 from storefront.catalog.pictures import MAX_BYTES as MAX_PICTURE_BYTES
 from storefront.catalog.pictures import PictureError, store_picture
-from storefront.i18n import N_
+from storefront.i18n import LANGUAGE_NAMES, N_
 from storefront.i18n import gettext as _
 from storefront.money import VatClass, format_rate, parse_chf, swiss_today, vat_rate
 from storefront.orders.accounting import Period, PeriodError, orders_csv, vat_summary, vat_summary_csv
@@ -58,6 +58,7 @@ from storefront.orders.lifecycle import CancelRefused, cancel_order
 from storefront.orders.models import Fulfilment
 from storefront.orders.refunds import RefundError, request_refund
 from storefront.rendering import NO_STORE, render
+from storefront.settings import LANGUAGES
 from storefront.shop import Shop
 from storefront.tokens import new_token
 
@@ -471,6 +472,11 @@ def _vat_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _other_languages(shop: Shop) -> list[str]:
+    """The languages a product's texts are written in besides the shop's default one."""
+    return [language for language in LANGUAGES if language != shop.settings.default_language]
+
+
 def _product_form(
     shop: Shop, request: Request[Any, Any, Any], fields: ProductFields, *, status_code: int = 200, **context: Any
 ) -> Template:
@@ -481,6 +487,8 @@ def _product_form(
         status_code=status_code,
         fields=fields,
         vat_choices=_vat_choices(),
+        other_languages=[(code, LANGUAGE_NAMES[code]) for code in _other_languages(shop)],
+        default_language_name=LANGUAGE_NAMES[shop.settings.default_language],
         max_picture_mb=MAX_PICTURE_BYTES // (1024 * 1024),
         **context,
     )
@@ -512,7 +520,7 @@ async def _submit_product(
     """Save the form, or show it again with every problem at its field and nothing lost: an
     uploaded picture is kept (and shown) even when another field is wrong."""
     form = await request.form()
-    fields = read_form(form, product_id)
+    fields = read_form(form, product_id, _other_languages(shop))
     media_dir = Path(shop.settings.media_dir)
     upload = form.get("picture")
     if isinstance(upload, UploadFile) and upload.filename:
@@ -599,7 +607,8 @@ async def catalogue_page(request: Request[Any, Any, Any], shop: NamedDependency[
 
 
 async def _run_import(request: Request[Any, Any, Any], data: bytes, actor: str, *, dry_run: bool) -> list[str]:
-    products = parse_catalog_csv(data, media_dir=Path(request.app.state.shop.settings.media_dir))
+    settings = request.app.state.shop.settings
+    products = parse_catalog_csv(data, media_dir=Path(settings.media_dir), default_language=settings.default_language)
     async with request.app.state.shop_alchemy.get_session() as session:
         return await apply_catalog(session, products, commit=not dry_run, actor=actor)
 
@@ -651,7 +660,7 @@ async def catalogue_apply(
 @get("/catalogue.csv", name="admin_catalogue_csv", guards=[owner_only])
 async def catalogue_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with request.app.state.shop_alchemy.get_session() as session:
-        body = await export_catalog(session)
+        body = await export_catalog(session, request.app.state.shop.settings.default_language)
     return _csv(body, f"catalogue-{swiss_today().isoformat()}.csv")
 
 

@@ -1,5 +1,6 @@
 """A product as the back office's form creates and edits it: its texts, its variants (option,
-SKU, price, VAT class, first stock, on sale) and its pictures with their alt texts.
+SKU, price, VAT class, first stock, on sale) and its pictures with their alt texts; and the same
+texts in the shop's other languages (left empty, the shop shows the default language's).
 
 The form is read into plain fields, checked as a whole (every problem named at its field), and
 saved in one transaction that moves the catalogue's revision, so the shop shows the change at
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class VariantFields:
     vat: str = VatClass.STANDARD.value
     stock: str = ""  # a new variant's first stock; an existing one's is shown, not edited
     on_sale: bool = True
+    options: dict[str, str] = field(default_factory=dict)  # the option in other languages
 
     @property
     def blank(self) -> bool:
@@ -59,6 +61,7 @@ class PictureFields:
     path: str
     alt: str = ""
     remove: bool = False
+    alts: dict[str, str] = field(default_factory=dict)  # the text in other languages
 
 
 @dataclass(slots=True)
@@ -70,6 +73,8 @@ class ProductFields:
     on_sale: bool = True
     variants: list[VariantFields] = field(default_factory=list)
     pictures: list[PictureFields] = field(default_factory=list)
+    # Name, address and description in other languages: {"fr": {"name": …, "slug": …, "description": …}}
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: dict[str, ProductFormError] = field(default_factory=dict)  # by the field's id
 
     def fail(self, field_id: str, message: str, **values: object) -> None:
@@ -101,17 +106,22 @@ def fields_of(product: Product, stock: Mapping[int, int] | None = None) -> Produ
                 vat=variant.vat_class,
                 stock=str(variant.stock if stock is None else stock.get(variant.id, variant.stock)),
                 on_sale=variant.active,
+                options=dict(variant.label_translations or {}),
             )
             for variant in product.variants
         ],
-        pictures=[PictureFields(image.path, image.alt) for image in product.images],
+        pictures=[
+            PictureFields(image.path, image.alt, alts=dict(image.alt_translations or {})) for image in product.images
+        ],
+        texts={language: dict(texts) for language, texts in (product.translations or {}).items()},
     )
     fields.add_variant_row()
     return fields
 
 
-def read_form(form: Mapping[str, Any], product_id: int | None) -> ProductFields:
-    """The posted form as fields; nothing checked yet. Rows are named `v0-sku`, `p0-alt`, …"""
+def read_form(form: Mapping[str, Any], product_id: int | None, languages: Sequence[str] = ()) -> ProductFields:
+    """The posted form as fields; nothing checked yet. Rows are named `v0-sku`, `p0-alt`, …; the
+    texts in another language `fr-name`, `v0-option-fr`, `p0-alt-fr`, … for each of `languages`."""
 
     def text(name: str) -> str:
         value = form.get(name)
@@ -133,13 +143,27 @@ def read_form(form: Mapping[str, Any], product_id: int | None) -> ProductFields:
                 vat=text(f"v{row}-vat") or VatClass.STANDARD.value,
                 stock=text(f"v{row}-stock"),
                 on_sale=text(f"v{row}-on_sale") == "yes",
+                options={language: text(f"v{row}-option-{language}") for language in languages},
             )
         )
     pictures = [
-        PictureFields(text(f"p{row}-path"), text(f"p{row}-alt"), text(f"p{row}-remove") == "yes")
+        PictureFields(
+            text(f"p{row}-path"),
+            text(f"p{row}-alt"),
+            text(f"p{row}-remove") == "yes",
+            {language: text(f"p{row}-alt-{language}") for language in languages},
+        )
         for row in range(count("picture_rows", MAX_PICTURES + 1))
         if text(f"p{row}-path")
     ]
+    texts = {
+        language: {
+            "name": text(f"{language}-name"),
+            "slug": text(f"{language}-slug"),
+            "description": str(form.get(f"{language}-description") or "").strip().replace("\r\n", "\n"),
+        }
+        for language in languages
+    }
     return ProductFields(
         id=product_id,
         slug=text("slug"),
@@ -148,6 +172,7 @@ def read_form(form: Mapping[str, Any], product_id: int | None) -> ProductFields:
         on_sale=text("on_sale") == "yes",
         variants=variants,
         pictures=pictures,
+        texts=texts,
     )
 
 
@@ -172,6 +197,19 @@ def check(fields: ProductFields) -> None:
         )
     if len(fields.description) > MAX_DESCRIPTION:
         fields.fail("description", N_("The description is longer than 10,000 characters."))
+    for language, texts in fields.texts.items():
+        if len(texts.get("name", "")) > 200:
+            fields.fail(f"{language}-name", N_("The name is longer than 200 characters."))
+        slug = texts.get("slug", "")
+        if not slug and texts.get("name") and fields.id is None:
+            slug = texts["slug"] = slug_from(texts["name"])
+        if slug and (not SLUG_PATTERN.fullmatch(slug) or len(slug) > 120):
+            fields.fail(
+                f"{language}-slug",
+                N_("The address may hold lower-case letters, digits and single hyphens, such as alpine-honey."),
+            )
+        if len(texts.get("description", "")) > MAX_DESCRIPTION:
+            fields.fail(f"{language}-description", N_("The description is longer than 10,000 characters."))
 
     variants = [variant for variant in fields.variants if not variant.blank]
     if not variants:
@@ -191,6 +229,9 @@ def check(fields: ProductFields) -> None:
             )
         else:
             seen_skus[variant.sku] = row
+        for language, option in variant.options.items():
+            if len(option) > 120:
+                fields.fail(f"v{row}-option-{language}", N_("The option is longer than 120 characters."))
         if len(variant.option) > 120:
             fields.fail(f"v{row}-option", N_("The option is longer than 120 characters."))
         elif len(variants) > 1 and not variant.option:
@@ -230,6 +271,9 @@ def check(fields: ProductFields) -> None:
             fields.fail(f"p{row}-alt", N_("Describe the picture for people who cannot see it."))
         elif len(picture.alt) > 300:
             fields.fail(f"p{row}-alt", N_("The picture's text is longer than 300 characters."))
+        for language, alt in picture.alts.items():
+            if len(alt) > 300:
+                fields.fail(f"p{row}-alt-{language}", N_("The picture's text is longer than 300 characters."))
 
 
 async def save_product(session: AsyncSession, fields: ProductFields, actor: str, media_dir: Path) -> int | None:
@@ -249,6 +293,15 @@ async def save_product(session: AsyncSession, fields: ProductFields, actor: str,
     )
     if taken is not None:
         fields.fail("slug", N_("Another product has this address already."))
+    others = (
+        await session.execute(select(Product.slug, Product.translations).where(Product.id != (fields.id or 0)))
+    ).all()
+    for language, texts in fields.texts.items():
+        mine = texts.get("slug") or fields.slug
+        if any(mine == ((translations or {}).get(language, {}).get("slug") or slug) for slug, translations in others):
+            fields.fail(
+                f"{language}-slug" if texts.get("slug") else "slug", N_("Another product has this address already.")
+            )
     own = {variant.id: variant for variant in (product.variants if product else [])}
     rows = [(row, variant) for row, variant in enumerate(fields.variants) if not variant.blank]
     for row, variant in rows:
@@ -272,6 +325,7 @@ async def save_product(session: AsyncSession, fields: ProductFields, actor: str,
         session.add(product)
     product.slug, product.name, product.description = fields.slug, fields.name, fields.description
     product.active = fields.on_sale
+    product.translations = _written(fields.texts)
 
     first_stock: list[Variant] = []
     for position, (_, wanted) in enumerate(rows):
@@ -287,11 +341,14 @@ async def save_product(session: AsyncSession, fields: ProductFields, actor: str,
         saved.vat_class = wanted.vat
         saved.active = wanted.on_sale
         saved.position = position
+        saved.label_translations = {language: text for language, text in wanted.options.items() if text}
 
     kept = [picture for picture in fields.pictures if not picture.remove]
-    if [(image.path, image.alt) for image in product.images] != [(picture.path, picture.alt) for picture in kept]:
+    wanted_images = [(picture.path, picture.alt, {k: v for k, v in picture.alts.items() if v}) for picture in kept]
+    if [(image.path, image.alt, image.alt_translations) for image in product.images] != wanted_images:
         product.images = [
-            ProductImage(path=picture.path, alt=picture.alt, position=index) for index, picture in enumerate(kept)
+            ProductImage(path=path, alt=alt, alt_translations=alts, position=index)
+            for index, (path, alt, alts) in enumerate(wanted_images)
         ]
     await session.flush()
     now = dt.datetime.now(dt.UTC)
@@ -301,3 +358,9 @@ async def save_product(session: AsyncSession, fields: ProductFields, actor: str,
     await bump_revision(await session.connection())
     await session.commit()
     return product.id
+
+
+def _written(texts: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """The texts given per language, without the empty ones (those show the default language's)."""
+    written = {language: {key: value for key, value in fields.items() if value} for language, fields in texts.items()}
+    return {language: fields for language, fields in written.items() if fields}

@@ -6,16 +6,21 @@ import datetime as dt
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, CommonTableAttributes, orm_registry
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storefront.money import VatClass
 
 
 class Product(BigIntAuditBase):
+    """`slug`, `name` and `description` are in the shop's default language (a setting); the
+    other languages' texts, where written, are in `translations`:
+    {"fr": {"slug": "miel-des-alpes", "name": "Miel des Alpes", "description": "…"}}."""
+
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -31,6 +36,7 @@ class ProductImage(BigIntBase):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(String(300))
     alt: Mapped[str] = mapped_column(String(300))
+    alt_translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # {"fr": "Un pot de miel"}
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     product: Mapped[Product] = relationship(back_populates="images")
@@ -45,6 +51,7 @@ class Variant(BigIntAuditBase):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(120), default="")
+    label_translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # {"fr": "Rouge"}
     price: Mapped[int] = mapped_column(Integer, comment="gross price incl. VAT, in Rappen")
     vat_class: Mapped[str] = mapped_column(String(20), default=VatClass.STANDARD.value)
     stock: Mapped[int] = mapped_column(Integer, default=0)

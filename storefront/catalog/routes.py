@@ -9,8 +9,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
+from storefront.i18n import localized
 from storefront.rendering import render
 from storefront.shop import Shop
 
@@ -39,13 +40,15 @@ async def catalog_page(
 
 
 @get("/products/{slug:str}", name="product")
-async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: FromPath[str]) -> Template:
+async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: FromPath[str]) -> Template | Redirect:
     state = await shop.read_page(
         request,
         lambda snapshot: [v.id for v in snapshot.by_slug[slug].variants] if slug in snapshot.by_slug else [],
     )
     product = state.snapshot.by_slug.get(slug)
     if product is None:
+        if slug in state.snapshot.other_slugs:  # the product's address in another language
+            return Redirect(localized(f"/products/{state.snapshot.other_slugs[slug]}"), status_code=301)
         raise NotFoundException()
     return render(
         shop.settings,
@@ -55,6 +58,7 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
         stock=state.stock,
         cart=state.cart,
         selected_variant_id=state.stock.first_available(product),
+        alternates={language: localized(f"/products/{slug}", language) for language, slug in product.slugs.items()},
     )
 
 

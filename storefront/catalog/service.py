@@ -1,6 +1,9 @@
-"""The catalogue as each worker serves it: an immutable in-memory snapshot, replaced when the
-catalogue revision in the database moves. Stock is never cached: it is read fresh for the
-variants a page shows (it changes with every order)."""
+"""The catalogue as each worker serves it: an immutable in-memory snapshot per language, replaced
+when the catalogue revision in the database moves. Stock is never cached: it is read fresh for the
+variants a page shows (it changes with every order).
+
+Each text is in the visitor's language where the shop wrote it, else in the shop's default
+language; a view says which (`name_lang`, `label_lang`, `alt_lang`), so a page can mark it."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ import gc
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
 from storefront.db import Database, DbConnection
+from storefront.i18n import current_language
 from storefront.money import VatClass
 from storefront.tables import table_of
 
@@ -32,6 +37,7 @@ _READ_STOCK = select(variant_t.c.id, variant_t.c.stock).where(variant_t.c.id.in_
 class ImageView:
     path: str
     alt: str
+    alt_lang: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class VariantView:
     price: int
     vat_class: VatClass
     available: bool  # the variant and its product are both on sale
+    label_lang: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,9 @@ class ProductView:
     active: bool
     images: tuple[ImageView, ...]
     variants: tuple[VariantView, ...]  # only those on sale, in the shop owner's order
+    name_lang: str
+    description_lang: str
+    slugs: dict[str, str]  # the product's address in each language
 
     @property
     def min_price(self) -> int:
@@ -75,6 +85,8 @@ class CatalogSnapshot:
     by_slug: dict[str, ProductView] = field(default_factory=dict)
     products: dict[int, ProductView] = field(default_factory=dict)
     variants: dict[int, VariantView] = field(default_factory=dict)
+    # A product's address in another language, to lead there: {"miel-des-alpes": "alpine-honey"}.
+    other_slugs: dict[str, str] = field(default_factory=dict)
 
     def page(self, number: int, size: int) -> Sequence[ProductView]:
         return self.listing[(number - 1) * size : number * size]
@@ -119,70 +131,125 @@ async def read_stock(connection: DbConnection, variant_ids: Iterable[int]) -> St
     return Stock({row[0]: row[1] for row in rows})
 
 
-async def load_snapshot(connection: DbConnection) -> CatalogSnapshot:
+def _text(base: str, translated: str | None, language: str, default: str) -> tuple[str, str]:
+    """A text in `language` if it is written, else in the default language; and which it is."""
+    return (translated, language) if translated and language != default else (base, default)
+
+
+async def load_snapshots(
+    connection: DbConnection, languages: Sequence[str], default: str
+) -> dict[str, CatalogSnapshot]:
+    """The catalogue in each language, from one read of its tables."""
     revision = await read_revision(connection)
+    image_rows = (await connection.execute(select(image_t).order_by(image_t.c.product_id, image_t.c.position))).all()
+    variant_rows = (
+        await connection.execute(
+            select(variant_t, product_t.c.active.label("product_active"))
+            .join(product_t, product_t.c.id == variant_t.c.product_id)
+            .order_by(variant_t.c.product_id, variant_t.c.position, variant_t.c.id)
+        )
+    ).all()
+    product_rows = (await connection.execute(select(product_t).order_by(product_t.c.position, product_t.c.id))).all()
+    slugs = {
+        row.id: {
+            language: _text(row.slug, (row.translations or {}).get(language, {}).get("slug"), language, default)[0]
+            for language in languages
+        }
+        for row in product_rows
+    }
+    return {
+        language: _snapshot(revision, language, default, image_rows, variant_rows, product_rows, slugs)
+        for language in languages
+    }
+
+
+def _snapshot(
+    revision: int,
+    language: str,
+    default: str,
+    image_rows: Sequence[Any],
+    variant_rows: Sequence[Any],
+    product_rows: Sequence[Any],
+    slugs: dict[int, dict[str, str]],
+) -> CatalogSnapshot:
     images: dict[int, list[ImageView]] = {}
-    for row in await connection.execute(select(image_t).order_by(image_t.c.product_id, image_t.c.position)):
-        images.setdefault(row.product_id, []).append(ImageView(row.path, row.alt))
-    variant_rows = await connection.execute(
-        select(variant_t, product_t.c.active.label("product_active"))
-        .join(product_t, product_t.c.id == variant_t.c.product_id)
-        .order_by(variant_t.c.product_id, variant_t.c.position, variant_t.c.id)
-    )
+    for row in image_rows:
+        alt, alt_lang = _text(row.alt, (row.alt_translations or {}).get(language), language, default)
+        images.setdefault(row.product_id, []).append(ImageView(row.path, alt, alt_lang))
     variants: dict[int, VariantView] = {}
     on_sale: dict[int, list[VariantView]] = {}
     for row in variant_rows:
+        label, label_lang = _text(row.label, (row.label_translations or {}).get(language), language, default)
         view = VariantView(
             id=row.id,
             product_id=row.product_id,
             sku=row.sku,
-            label=row.label,
+            label=label,
             price=row.price,
             vat_class=VatClass(row.vat_class),
             available=row.active and row.product_active,
+            label_lang=label_lang,
         )
         variants[view.id] = view
         if row.active:
             on_sale.setdefault(row.product_id, []).append(view)
     products: dict[int, ProductView] = {}
-    for row in await connection.execute(select(product_t).order_by(product_t.c.position, product_t.c.id)):
+    for row in product_rows:
+        texts = (row.translations or {}).get(language, {})
+        name, name_lang = _text(row.name, texts.get("name"), language, default)
+        description, description_lang = _text(row.description, texts.get("description"), language, default)
         products[row.id] = ProductView(
             id=row.id,
-            slug=row.slug,
-            name=row.name,
-            description=row.description,
+            slug=slugs[row.id][language],
+            name=name,
+            description=description,
             active=row.active,
             images=tuple(images.get(row.id, ())),
             variants=tuple(on_sale.get(row.id, ())),
+            name_lang=name_lang,
+            description_lang=description_lang,
+            slugs=slugs[row.id],
         )
     listing = tuple(product for product in products.values() if product.active and product.variants)
+    by_slug = {product.slug: product for product in listing}
+    other_slugs = {slug: product.slug for product in listing for slug in product.slugs.values() if slug not in by_slug}
     return CatalogSnapshot(
         revision=revision,
         listing=listing,
-        by_slug={product.slug: product for product in listing},
+        by_slug=by_slug,
         products=products,
         variants=variants,
+        other_slugs=other_slugs,
     )
 
 
 class Catalog:
     """One per worker. Knowing the revision costs one tiny read (pages get it within their one
-    read, `storefront/page_state.py`); a reload happens only after a change."""
+    read, `storefront/page_state.py`); a reload happens only after a change. Each request sees the
+    snapshot in its own language."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, languages: Sequence[str], default_language: str) -> None:
         self.database = database
-        self.snapshot = CatalogSnapshot(revision=-1)
+        self.languages = tuple(languages)
+        self.default_language = default_language
+        self.revision = -1
+        self.snapshots: dict[str, CatalogSnapshot] = {language: CatalogSnapshot(revision=-1) for language in languages}
         self._reloading = asyncio.Lock()
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        return self.snapshots[current_language()]
 
     async def current(self, connection: DbConnection) -> CatalogSnapshot:
         return await self.at_revision(connection, await read_revision(connection))
 
     async def at_revision(self, connection: DbConnection, revision: int) -> CatalogSnapshot:
         """The snapshot for a revision just read from the database, reloaded if this worker's is older."""
-        if revision != self.snapshot.revision:
+        if revision != self.revision:
             async with self._reloading:
-                if revision != self.snapshot.revision:
-                    self.snapshot = await load_snapshot(connection)
+                if revision != self.revision:
+                    self.snapshots = await load_snapshots(connection, self.languages, self.default_language)
+                    self.revision = next(iter(self.snapshots.values())).revision
                     # A large catalogue is tens of thousands of long-lived objects; the cyclic
                     # garbage collector would walk them all on every full collection, stalling
                     # requests. Frozen objects are left out of those walks.

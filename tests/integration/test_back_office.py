@@ -5,9 +5,11 @@ through Stripe, including a double click and refunds made in Stripe's dashboard.
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
 import datetime as dt
 import io
+import json
 import logging
 import os
 import re
@@ -841,8 +843,27 @@ def test_the_downloaded_catalogue_comes_back_unchanged(app_client, shop_settings
     download = app_client.get("/admin/catalogue.csv")
     assert download.headers["content-disposition"].startswith('attachment; filename="catalogue-')
     body = download.content
-    assert body.startswith(b"\xef\xbb\xbfproduct,name,description,active,image,image_alt,sku,option,price,vat,stock")
+    assert body.startswith(
+        b"\xef\xbb\xbfproduct,product_de,product_fr,product_it,name,name_de,name_fr,name_it,description,description_de,"
+    )
     lines = report_lines(upload(app_client, body).text)
+    assert lines and all(" unchanged " in f" {line} " for line in lines), lines
+
+
+def test_texts_in_other_languages_go_out_and_come_back_with_the_catalogue_file(app_client, shop_settings):
+    sign_in(app_client)
+    french = (
+        b"product,product_fr,name,name_fr,sku,option,option_fr,price,vat,stock\n"
+        b"mug,tasse,Enamel Mug,Tasse,MUG,,,22.00,standard,12\n"
+    )
+    checked = upload(app_client, french)
+    key = re.search(r'name="checked" value="([0-9a-f]{64})"', checked.text).group(1)
+    assert post(app_client, "/admin/catalogue/apply", checked=key).status_code == 200
+    assert "<h1>Tasse</h1>" in app_client.get("/fr/products/tasse").text
+    rows = list(csv.DictReader(io.StringIO(app_client.get("/admin/catalogue.csv").content.decode("utf-8-sig"))))
+    mug = next(row for row in rows if row["sku"] == "MUG")
+    assert (mug["product"], mug["product_fr"], mug["name_fr"], mug["name_it"]) == ("mug", "tasse", "Tasse", "")
+    lines = report_lines(upload(app_client, app_client.get("/admin/catalogue.csv").content).text)
     assert lines and all(" unchanged " in f" {line} " for line in lines), lines
 
 
@@ -1076,6 +1097,55 @@ def test_adding_a_variant_row_keeps_the_form_and_saves_nothing(app_client, shop_
     assert more.status_code == 200
     assert 'name="variant_rows" value="4"' in more.text and 'value="SYRUP-500"' in more.text
     assert query(shop_settings.database_url, "SELECT count(*) FROM variant WHERE sku LIKE 'SYRUP%'") == [(0,)]
+
+
+def test_a_product_written_in_french_shows_in_french_and_keeps_its_texts_through_an_edit(app_client, shop_settings):
+    """The test shop's own language is English; French is written in the form's French part."""
+    sign_in(app_client)
+    french = {
+        "fr-name": "Sirop aux herbes des Alpes",
+        "fr-slug": "",  # made from the French name
+        "fr-description": "Sirop d'herbes de montagne.",
+        "v0-option-fr": "250 ml",
+        "v1-option-fr": "",  # left empty: the English option shows, marked
+    }
+    created = submit_product(app_client, "/admin/products/new", photo(), **SYRUP, **french)
+    assert created.status_code == 303, text_of(created.text)
+    page = app_client.get("/fr/products/sirop-aux-herbes-des-alpes").text
+    assert "<h1>Sirop aux herbes des Alpes</h1>" in page
+    assert '<span class="option-label" lang="en">500 ml</span>' in page
+    assert '<h1 lang="en">Alpenkräuter Sirup</h1>' in app_client.get("/it/products/alpenkraeuter-sirup").text
+    edit_path = created.headers["location"].split("?")[0]
+    form_page = app_client.get(edit_path).text
+    assert 'id="fr-name" name="fr-name" value="Sirop aux herbes des Alpes"' in form_page
+    assert 'id="fr-slug" name="fr-slug" value="sirop-aux-herbes-des-alpes"' in form_page
+    # Saving the form again (as shown, with the picture that is now stored) changes none of it.
+    [(path,)] = query(shop_settings.database_url, "SELECT path FROM product_image WHERE path LIKE 'media/%'")
+    again = {**SYRUP, **french, "fr-slug": "sirop-aux-herbes-des-alpes", "picture_rows": "1", "p0-path": path}
+    again |= {"p0-alt": "A bottle of green herb syrup", "p0-alt-fr": "Une bouteille de sirop vert"}
+    ids = query(shop_settings.database_url, "SELECT id FROM variant WHERE sku LIKE 'SYRUP-%' ORDER BY position")
+    again |= {"v0-id": str(ids[0][0]), "v1-id": str(ids[1][0]), "slug": "alpenkraeuter-sirup"}
+    assert submit_product(app_client, edit_path, **again).status_code == 303
+    [(stored,)] = query(
+        shop_settings.database_url, "SELECT translations FROM product WHERE slug = 'alpenkraeuter-sirup'"
+    )
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == {
+        "fr": {
+            "name": "Sirop aux herbes des Alpes",
+            "slug": "sirop-aux-herbes-des-alpes",
+            "description": "Sirop d'herbes de montagne.",
+        }
+    }
+    page = app_client.get("/fr/products/sirop-aux-herbes-des-alpes").text
+    assert 'alt="Une bouteille de sirop vert" width="640"' in page
+
+
+def test_an_address_in_another_language_may_not_be_another_products(app_client, shop_settings):
+    sign_in(app_client)
+    taken = submit_product(app_client, "/admin/products/new", photo(), **SYRUP, **{"fr-name": "Bol", "fr-slug": "mug"})
+    assert taken.status_code == 400
+    assert 'id="fr-slug-error"' in taken.text and "Another product has this address already." in taken.text
+    assert '<details class="language-texts" lang="fr" open>' in taken.text  # opened where the problem is
 
 
 def test_a_staff_account_cannot_create_or_edit_products(app_client, shop_settings):

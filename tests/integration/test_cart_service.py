@@ -5,6 +5,7 @@ import asyncio
 from storefront.cart.service import CartError, add_to_cart
 from storefront.catalog.service import Catalog
 from storefront.db import Database
+from storefront.settings import LANGUAGES
 from storefront.tokens import new_token
 from tests.support.db import cart_lines, variant_id
 
@@ -16,7 +17,7 @@ def test_concurrent_adds_to_one_cart_lose_no_unit(settings):
 
     async def run() -> None:
         database = Database(settings.database_url)
-        catalog = Catalog(database)
+        catalog = Catalog(database, LANGUAGES, "en")
         try:
             await asyncio.gather(*(add_to_cart(database, catalog, token, honey, 1, 99) for _ in range(10)))
         finally:
@@ -32,7 +33,7 @@ def test_concurrent_adds_never_pass_the_stock(settings):
 
     async def run() -> list[object]:
         database = Database(settings.database_url)
-        catalog = Catalog(database)
+        catalog = Catalog(database, LANGUAGES, "en")
         try:
             return await asyncio.gather(
                 *(add_to_cart(database, catalog, token, honey, 1, 99) for _ in range(6)), return_exceptions=True

@@ -4,6 +4,7 @@ import pytest
 from litestar.testing import TestClient
 
 from storefront.app import create_app
+from storefront.catalog.importer import CatalogImportError
 from storefront.money import NBSP
 from tests.support.db import import_catalog
 from tests.support.http import text_of
@@ -99,3 +100,37 @@ def test_a_variant_added_while_the_shop_runs_shows_its_stock_at_once(client, set
     asyncio.run(import_catalog(settings.database_url, added))
     page = text_of(client.get("/en/products/mug", headers={"Accept-Language": "en"}).text)
     assert "XL CHF\xa029.00 In stock" in page
+
+
+FRENCH = (
+    b"product,product_fr,name,name_fr,description,description_fr,image,image_alt,image_alt_fr,sku,option,option_fr,"
+    b"price,vat,stock\n"
+    b"beanie,bonnet,Merino Beanie,Bonnet en merinos,Warm.,Chaud.,img/products/merino-beanie.svg,A beanie,Un bonnet,"
+    b"BEANIE-RED,Red,Rouge,34.00,standard,3\n"
+    b"beanie,bonnet,,,,,,,,BEANIE-BLUE,Blue,,34.00,standard,3\n"
+)
+
+
+def test_a_product_shows_its_texts_in_the_visitors_language_and_marks_those_it_lacks(client, settings):
+    asyncio.run(import_catalog(settings.database_url, FRENCH))
+    french = client.get("/fr/products/bonnet").text
+    assert "<h1>Bonnet en merinos</h1>" in french
+    assert '<div class="description">Chaud.</div>' in french
+    assert 'alt="Un bonnet" width="640"' in french
+    assert '<span class="option-label">Rouge</span>' in french
+    assert '<span class="option-label" lang="en">Blue</span>' in french  # not written in French: marked
+    italian = client.get("/it/products/beanie").text  # no Italian texts: the shop's own (English), marked
+    assert '<h1 lang="en">Merino Beanie</h1>' in italian
+    assert 'alt="A beanie" lang="en"' in italian
+    # Each language's address in the switch and the alternates; another language's address leads to this one's.
+    assert '<a href="/fr/products/bonnet" hreflang="fr"' in italian
+    moved = client.get("/fr/products/beanie", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (301, "/fr/products/bonnet")
+    assert "Bonnet en merinos" in client.get("/fr/").text
+
+
+def test_two_products_may_not_share_an_address_in_any_language(settings):
+    clash = b"product,product_fr,name,sku,price,vat,stock\nmug,socks,Mug,MUG,22.00,standard,12\n"
+    with pytest.raises(CatalogImportError) as refused:
+        asyncio.run(import_catalog(settings.database_url, clash))
+    assert refused.value.problems == ["product mug: its address in fr, 'socks', is that of product socks too"]

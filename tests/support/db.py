@@ -17,7 +17,7 @@ from storefront.catalog.importer import apply_catalog, parse_catalog_csv
 from storefront.catalog.service import Catalog
 from storefront.db import Database, create_async_db_engine
 from storefront.models import metadata
-from storefront.settings import Settings
+from storefront.settings import LANGUAGES, Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def with_database(settings: Settings, work: Callable[[Database, Catalog], Awaita
     async def go() -> T:
         database = Database(settings.database_url)
         try:
-            return await work(database, Catalog(database))
+            return await work(database, Catalog(database, LANGUAGES, "en"))
         finally:
             await database.dispose()
 
@@ -158,7 +158,8 @@ async def import_catalog(url: str, csv_text: bytes) -> list[str]:
     engine = create_async_db_engine(url)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            return await apply_catalog(session, parse_catalog_csv(csv_text))
+            # The test catalogue's own texts are English, as the tests' settings say.
+            return await apply_catalog(session, parse_catalog_csv(csv_text, default_language="en"))
     finally:
         await engine.dispose()
 

@@ -23,7 +23,7 @@ def problems(text: str) -> list[str]:
 def test_rows_are_grouped_by_product_with_prices_in_rappen():
     honey, mug = parse_catalog_csv(GOOD.encode())
     assert (honey.slug, honey.name, honey.active, honey.line) == ("honey", "Alpine Honey", True, 2)
-    assert honey.images == [("img/products/alpine-honey.svg", "A jar of honey")]
+    assert honey.images == [("img/products/alpine-honey.svg", "A jar of honey", {})]
     assert [(v.sku, v.label, v.price, v.vat_class, v.stock) for v in honey.variants] == [
         ("H-250", "250 g", 950, VatClass.REDUCED, 4),
         ("H-500", "500 g", 1690, VatClass.REDUCED, 0),
@@ -76,8 +76,45 @@ def test_missing_and_unknown_columns_are_named():
     assert problems("product,sku,price,colour\nx,S,1,red\n") == [
         "line 1: missing column(s) vat, stock",
         "line 1: unknown column(s) colour (known: product, sku, price, vat, stock, name, description, active, "
-        "image, image_alt, option, variant_active)",
+        "image, image_alt, option, variant_active, and per language product, name, description, image_alt, option "
+        "followed by _fr, _it, _en)",
     ]
+
+
+def test_a_column_in_the_default_language_is_refused_and_its_place_named():
+    assert problems("product,sku,price,vat,stock,name_de\nx,S,1,standard,1,Honig\n") == [
+        "line 1: name_de: de is the shop's default language; its texts go in the columns without a language (name)"
+    ]
+
+
+def test_texts_in_other_languages_are_read_per_product_and_per_variant():
+    text = (
+        "product,product_fr,name,name_fr,image,image_alt,image_alt_it,sku,option,option_fr,price,vat,stock\n"
+        "honey,miel,Honig,Miel,img/products/alpine-honey.svg,Honigglas,Vasetto di miele,"
+        "H-1,250 g,250 g,9.50,reduced,4\n"
+        "honey,miel,,,,,,H-2,500 g,,16.90,reduced,2\n"
+    )
+    (honey,) = parse_catalog_csv(text.encode())
+    assert honey.translations == {"fr": {"slug": "miel", "name": "Miel"}}
+    assert honey.images == [("img/products/alpine-honey.svg", "Honigglas", {"it": "Vasetto di miele"})]
+    assert [(v.label, v.labels) for v in honey.variants] == [("250 g", {"fr": "250 g"}), ("500 g", {})]
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("Honey Jar,miel", "line 3: product_fr differs from line 2 for product 'honey'"),
+        ("Honey Jar,Miel Pot", "line 3: product_fr 'Miel Pot' must be lower-case letters, digits and single hyphens"),
+    ],
+)
+def test_a_bad_text_in_another_language_is_named_with_its_line(cells, message):
+    fr_slug = cells.split(",")[1]
+    text = (
+        "product,product_fr,name,sku,price,vat,stock\n"
+        "honey,honig-fr,Honey,H-1,9.50,reduced,4\n"
+        f"honey,{fr_slug},,H-2,16.90,reduced,2\n"
+    )
+    assert problems(text) == [message]
 
 
 def test_a_file_without_rows_or_not_in_utf8_is_refused():
@@ -93,7 +130,25 @@ def test_the_demo_catalogue_is_a_believable_small_swiss_shop():
     assert sum(len(product.variants) > 1 for product in products) >= 3
     assert {VatClass.STANDARD, VatClass.REDUCED, VatClass.ACCOMMODATION} <= {v.vat_class for v in variants}
     assert any(all(v.stock == 0 for v in product.variants) for product in products)  # one sold out
-    assert all(product.images and all(alt for _path, alt in product.images) for product in products)
+    assert all(product.images and all(alt for _path, alt, _alts in product.images) for product in products)
+
+
+def test_the_demo_catalogue_is_written_in_every_language():
+    """German in the columns without a language (the shop's default), and every text in French,
+    Italian and English too: no product of the demo shows a text in another language."""
+    products = parse_catalog_csv((Path(__file__).parents[2] / "storefront/catalog/demo.csv").read_bytes())
+    others = ("fr", "it", "en")
+    for product in products:
+        for language in others:
+            assert set(product.translations.get(language, {})) == {"slug", "name", "description"}, (
+                product.slug,
+                language,
+            )
+        assert all(set(alts) == set(others) for _path, _alt, alts in product.images), product.slug
+        assert all(set(v.labels) == set(others) for v in product.variants if v.label), product.slug
+    for language in others:
+        slugs = [product.translations[language]["slug"] for product in products]
+        assert len(set(slugs)) == len(slugs), language
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from storefront.i18n import TRANSLATIONS_DIR, choose_language, set_language, translations
+from storefront.i18n import TRANSLATIONS_DIR, choose_language, in_language, language_in, set_language, translations
 from storefront.settings import LANGUAGES
 
 
@@ -138,3 +138,24 @@ def test_the_message_template_lists_every_text_in_the_code(tmp_path):
     with (TRANSLATIONS_DIR / "messages.pot").open("rb") as handle:
         in_template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     assert in_code == in_template
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/fr/cart", "fr"), ("/it", "it"), ("/de/", "de"), ("/en?page=2", "en"), ("/cart", None), ("/fred", None)],
+)
+def test_the_language_an_address_names(path, expected):
+    assert language_in(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "expected"),
+    [
+        ("/fr/cart?x=1", "it", "/it/cart?x=1"),
+        ("/fr", "de", "/de/"),
+        ("/fr?page=2", "en", "/en/?page=2"),
+        ("/cart", "fr", "/fr/cart"),  # an address from before the language was in it
+    ],
+)
+def test_the_same_page_in_another_language(path, language, expected):
+    assert in_language(path, language) == expected
