@@ -142,7 +142,7 @@ class ShopRecords:
                     and "@" in str(message["To"])
                     and message["To"] != self.shop.env.get("STOREFRONT_COMPANY_EMAIL", "shop@example.ch")
                 ):
-                    return path.read_text()
+                    return path.read_text(encoding="utf-8")
             time.sleep(0.1)
         raise AssertionError(f"no e-mail about order {number} was written within {seconds} s")
 

@@ -1,0 +1,90 @@
+"""The shop in French and Italian, as a customer on a phone reads it: the catalogue, the cart, the
+checkout and the order in the language of the address, with amounts as the locale writes them; the
+language switch keeping the page; an address from before the language was in it."""
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.pages import OrderPage, ReviewPage, TwintPage
+from storefront.i18n import translations
+from storefront.money import NBSP
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _(language: str, text: str) -> str:
+    """The shop's text in `language`, from its own catalogues."""
+    return translations(language).gettext(text)
+
+
+@pytest.mark.parametrize(
+    ("language", "slug", "name", "total", "vat"),
+    [
+        # Tasse 22.00 + B-Post 7.00; French writes the amount before CHF.
+        ("fr", "tasse-en-email", "Tasse en émail à motif montagne", f"29.00{NBSP}CHF", "8.1"),
+        # Chocolate 2 × 6.90 + B-Post 7.00; Italian writes CHF first.
+        ("it", "cioccolato-fondente", "Cioccolato fondente 72 %", f"CHF{NBSP}20.80", "2.6"),
+    ],
+)
+def test_buy_on_a_phone_in_french_and_in_italian(page: Page, address, records, language, slug, name, total, vat):
+    """From the product to "paid", every page in the address's language: names, buttons, totals,
+    VAT lines and CHF amounts as the locale writes them; the order and its e-mail keep the language."""
+    page.set_viewport_size(PHONE)
+    page.goto(f"/{language}/products/{slug}")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    expect(page.get_by_role("heading", level=1)).not_to_have_attribute("lang", re.compile("."))  # written in it
+    if language == "it":
+        page.get_by_label(_(language, "Quantity"), exact=True).fill("2")
+    page.get_by_test_id("add-to-cart").click()
+    expect(page.get_by_test_id("cart-count")).to_have_text("2" if language == "it" else "1")
+    page.get_by_test_id("cart-link").click()
+    expect(page).to_have_url(re.compile(rf"/{language}/cart$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(_(language, "Your cart"))
+    page.get_by_role("link", name=_(language, "Checkout")).click()
+    expect(page).to_have_url(re.compile(rf"/{language}/checkout$"))
+    page.locator("#email").fill(address.email)
+    page.locator("#name").fill(address.name)
+    page.locator("#street").fill(address.street)
+    page.locator("#postal_code").fill(address.postal_code)
+    page.locator("#city").fill(address.city)
+    page.locator("input[name=shipping][value=b_post]").check()
+    page.get_by_test_id("to-review").click()
+    review = ReviewPage(page)
+    expect(page).to_have_url(re.compile(rf"/{language}/orders/[\w-]+/pay$"))
+    expect(review.total).to_have_text(total)
+    expect(review.vat_lines.filter(has_text=f"{vat}{NBSP}%").filter(has_text=_(language, "VAT"))).not_to_have_count(0)
+    expect(review.lines).to_contain_text(name)
+    review.pay_button.click()
+    order = TwintPage(page).wait().authorize()
+    expect(page).to_have_url(re.compile(rf"/{language}/orders/[\w-]+$"))  # back in the order's language
+    expect(order.status).to_contain_text(_(language, "Paid. Thank you!"))
+    if records:
+        number = OrderPage(page).number
+        assert records.emails(number) == ["order_paid"]
+        mail = message_from_bytes(records.sent_email(number).encode(), policy=policy.default)
+        body = mail.get_content()
+        assert name in body  # the line as the customer saw it
+        assert f"{_(language, 'Total')}: {total}" in body
+
+
+def test_the_language_switch_leads_to_the_same_product_in_the_other_language(page: Page):
+    page.goto("/de/products/emailtasse")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Emailtasse mit Bergmotiv")
+    page.get_by_role("link", name="Français", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/fr/products/tasse-en-email$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tasse en émail à motif montagne")
+    page.get_by_role("link", name="Italiano", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/it/products/tazza-smaltata$"))
+    page.goto("/")  # the root remembers the last language
+    expect(page).to_have_url(re.compile(r"/it/$"))
+
+
+def test_an_old_address_leads_to_the_page_in_the_browsers_language(browser, browser_context_args):
+    page = browser.new_context(**{**browser_context_args, "locale": "it-CH"}).new_page()
+    page.goto("/products/enamel-mug")  # a link shared before the language was in the address
+    expect(page).to_have_url(re.compile(r"/it/products/tazza-smaltata$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tazza smaltata con motivo di montagna")
