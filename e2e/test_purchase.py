@@ -5,7 +5,19 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from e2e.pages import B_POST, CANCELLED, FAILED, PAID, PICK_UP, WAITING, CartPage, CheckoutPage, OrderPage, ProductPage
+from e2e.pages import (
+    B_POST,
+    CANCELLED,
+    FAILED,
+    PAID,
+    PICK_UP,
+    WAITING,
+    CartPage,
+    CheckoutPage,
+    OrderPage,
+    ProductPage,
+    TwintPage,
+)
 from e2e.steps import check_out, chf
 
 
@@ -167,3 +179,26 @@ def test_stripe_down_at_checkout_keeps_the_order_and_a_retry_pays_once(page: Pag
     if records:
         [stored] = records.orders(address.email)
         assert stored.status == "paid"
+
+
+def test_buy_without_javascript_up_to_paid(new_context, address, records):
+    """A browser that runs no JavaScript: the cart's plain forms, the checkout, and "Pay … with
+    TWINT" posts to the shop, which confirms the payment and sends the customer to TWINT (303);
+    TWINT sends them back to the order, which reads "paid" when it loads."""
+    page = new_context(java_script_enabled=False).new_page()
+    ProductPage(page).open("enamel-mug").add_to_cart()
+    review = CartPage(page).open().checkout().fill(address).continue_to_review()
+    expect(review.total).to_have_text(chf("29.00"))
+    review.pay_button.click()
+    twint = TwintPage(page).wait()
+    expect(page).to_have_url(re.compile(r"/twint/pi_\w+\?token="))  # TWINT, reached without Stripe.js
+    order = twint.authorize()
+    expect(page).to_have_url(re.compile(r"/en/orders/[\w-]+$"))
+    for _attempt in range(20):  # no polling without JavaScript: the customer presses "Refresh"
+        if PAID in order.status.inner_text():
+            break
+        page.wait_for_timeout(500)
+        page.get_by_role("link", name="Refresh").click()
+    expect(order.status).to_contain_text(PAID)
+    if records:
+        assert records.emails(order.number) == ["order_paid"]

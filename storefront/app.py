@@ -46,7 +46,7 @@ from storefront.money import SWISS_TIME, format_chf, format_rate, plain_chf
 from storefront.orders.emails import OutboxSender
 from storefront.orders.reconciler import INTERVAL_S, reconcile
 from storefront.orders.refunds import settle_refunds
-from storefront.orders.routes import order_page, order_status, pay_page, retry_payment
+from storefront.orders.routes import hand_over, order_page, order_status, pay_page, retry_payment
 from storefront.payments.gateway import StripeGateway
 from storefront.payments.routes import stripe_webhook
 from storefront.periodic import Periodic
@@ -136,6 +136,7 @@ customer_router = Router(
         place,
         checkout_return,
         pay_page,
+        hand_over,
         retry_payment,
         order_page,
         order_status,

@@ -14,6 +14,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from storefront.settings import Settings
 
 SELF = "'self'"
+STRIPE_API_ORIGIN = "https://api.stripe.com"
+STRIPE_REDIRECTS = "https://hooks.stripe.com"
 
 
 def _origin(url: str) -> str | None:
@@ -28,6 +30,11 @@ def content_security_policy(settings: Settings) -> str:
     stripe_js_origin = _origin(settings.stripe_js_url)
     stripe_js = " ".join(filter(None, [SELF, stripe_js_origin]))
     stripe_api = " ".join(dict.fromkeys(filter(None, [SELF, _origin(settings.stripe_api_base)])))
+    # Without JavaScript the pay form posts to the shop, which answers with a redirect to TWINT;
+    # browsers check form-action on that redirect too. Stripe's redirect pages are on
+    # hooks.stripe.com (https://docs.stripe.com/payments/payment-intents/verifying-status); the
+    # offline sandbox serves its own on the shop's origin.
+    twint_redirect = STRIPE_REDIRECTS if _origin(settings.stripe_api_base) == STRIPE_API_ORIGIN else None
     return "; ".join(
         [
             "default-src 'self'",
@@ -36,7 +43,7 @@ def content_security_policy(settings: Settings) -> str:
             "style-src 'self'",
             "img-src 'self' data:",
             f"connect-src {stripe_api}",
-            "form-action 'self'",
+            " ".join(filter(None, ["form-action 'self'", twint_redirect])),
             "base-uri 'none'",
             "object-src 'none'",
             "frame-ancestors 'none'",

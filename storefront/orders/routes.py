@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from storefront.i18n import localized
 from storefront.orders.lifecycle import apply_payment_state, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
-from storefront.orders.provider import PaymentUnavailable
+from storefront.orders.provider import PaymentMovedOn, PaymentUnavailable
 from storefront.orders.timeline import Source
 from storefront.orders.views import OrderView, find_order
 from storefront.rendering import NO_STORE, render
@@ -56,6 +56,29 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
         return_url=f"{shop.settings.base_url}/{order.language}/checkout/return",
         **context,
     )
+
+
+@post("/orders/{token:str}/pay", name="order_hand_over", status_code=303)
+async def hand_over(shop: NamedDependency[Shop], token: FromPath[str]) -> Redirect:
+    """The pay button without JavaScript (or when Stripe.js could not load) posts here: the shop
+    confirms the payment with TWINT itself and sends the customer there; TWINT sends them back
+    to the order, as after Stripe.js."""
+    order = await _order(shop, token)
+    payment = order.payment
+    if order.final or payment is None or payment.status not in {PaymentStatus.PENDING, PaymentStatus.FAILED}:
+        return Redirect(localized(f"/orders/{token}"), status_code=303)
+    try:
+        url = await shop.payments.hand_over_to_twint(
+            payment.intent_id,
+            return_url=f"{shop.settings.base_url}/{order.language}/checkout/return",
+            name=order.name,
+            email=order.email,
+        )
+    except PaymentMovedOn:  # paid or called off meanwhile: the order page says which
+        return Redirect(localized(f"/orders/{token}"), status_code=303)
+    except PaymentUnavailable:  # the pay page says so and offers to try again
+        return Redirect(localized(f"/orders/{token}/pay"), status_code=303)
+    return Redirect(url, status_code=303)
 
 
 @post("/orders/{token:str}/payment", name="order_payment_retry", status_code=303)

@@ -153,6 +153,28 @@ class StripeGateway:
             raise PaymentUnavailable(type(error).__name__) from error
         return intent_state(intent)
 
+    async def hand_over_to_twint(self, intent_id: str, return_url: str, name: str, email: str) -> str:
+        """Stripe lets the server confirm a TWINT PaymentIntent with a return_url; the answer's
+        next_action.redirect_to_url.url takes the customer to TWINT
+        (https://docs.stripe.com/payments/twint/accept-a-payment)."""
+        self._refuse_without_key()
+        try:
+            intent = await self.client.v1.payment_intents.confirm_async(
+                intent_id,
+                params={
+                    "payment_method_data": {"type": "twint", "billing_details": {"name": name, "email": email}},
+                    "return_url": return_url,
+                },
+            )
+        except stripe.InvalidRequestError as error:  # paid or called off meanwhile
+            raise PaymentMovedOn(type(error).__name__) from error
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(type(error).__name__) from error
+        action = intent.next_action
+        if action is None or action.redirect_to_url is None or not action.redirect_to_url.url:
+            raise PaymentMovedOn(f"no redirect to TWINT (status {intent.status})")
+        return str(action.redirect_to_url.url)
+
     async def create_refund(self, request: RefundRequest) -> RefundState:
         self._refuse_without_key()
         try:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.support.db import cart_lines, execute, query, variant_id
-from tests.support.factories import fill_cart, intent, place, record, waiting_order
+from tests.support.factories import fill_cart, intent, paid_order, place, record, waiting_order
 from tests.support.http import form, text_of
 
 ADDRESS = {
@@ -136,3 +136,12 @@ def test_an_order_page_needs_its_unguessable_token(client, settings):
     page = client.get(f"/en/orders/{order.public_token}", headers={"Accept-Language": "en"})
     assert page.headers["cache-control"] == "no-store"
     assert 'hx-trigger="load delay:1s"' in page.text and 'hx-swap="outerHTML"' in page.text
+
+
+def test_the_pay_form_of_a_paid_order_leads_to_the_order_not_to_twint(client, settings):
+    """Pressed again after paying (a second tab, a back button): the order page, and no new attempt."""
+    order = paid_order(settings, ("MUG", 1))
+    page = client.get(f"/en/orders/{order.public_token}")  # a page of the shop: the form's token comes with it
+    assert page.status_code == 200
+    again = client.post(f"/en/orders/{order.public_token}/pay", data=form(client), follow_redirects=False)
+    assert (again.status_code, again.headers["location"]) == (303, f"/en/orders/{order.public_token}")

@@ -8,6 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from storefront.app import create_app
+from storefront.security_headers import content_security_policy
 from storefront.settings import Settings
 from tests.support.db import variant_id
 from tests.support.factories import fill_cart, place
@@ -237,3 +238,12 @@ def test_the_legal_pages_are_filled_from_the_settings_and_linked_in_the_footer(c
     assert text in response.text
     assert 'href="/en/legal/imprint"' in client.get("/en/").text
     assert client.get("/en/legal/nothing").status_code == 404
+
+
+def test_the_pay_form_may_lead_to_stripes_twint_redirect_and_nowhere_else():
+    """Without JavaScript the pay form's answer redirects to TWINT; form-action allows exactly
+    Stripe's redirect host with real Stripe, and only the shop itself with the offline sandbox."""
+    real = content_security_policy(Settings(secret_key="k" * 40))
+    assert "form-action 'self' https://hooks.stripe.com;" in real
+    sandbox = content_security_policy(Settings(secret_key="k" * 40, stripe_api_base="http://127.0.0.1:8000/_sandbox"))
+    assert "form-action 'self';" in sandbox
