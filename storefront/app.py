@@ -52,6 +52,7 @@ from storefront.payments.routes import stripe_webhook
 from storefront.periodic import Periodic
 from storefront.security_headers import SecurityHeadersMiddleware, security_headers
 from storefront.settings import LANGUAGES, ROOT, Settings
+from storefront.shipping import COUNTRIES, shipping_method
 from storefront.shop import Shop, provide_shop
 
 logger = logging.getLogger("storefront")
@@ -82,6 +83,8 @@ def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine
             return Markup(' lang="{}"').format(text_language) if text_language != current_language() else ""
 
         env.globals["lang_of"] = lang_of
+        env.globals["shipping_method"] = shipping_method
+        env.globals["country_name"] = lambda code: gettext(COUNTRIES[code]) if code in COUNTRIES else code
 
         def picture_url(path: str, width: int) -> str:
             """A product picture in one of the storefront's widths (a drawing under assets/ has one)."""

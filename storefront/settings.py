@@ -63,6 +63,7 @@ class Settings:
     # The language of the catalogue's own texts, shown where a text is not written in the visitor's
     # language; and the language of the root when the browser asks for none the shop speaks.
     default_language: str = LANGUAGES[0]
+    pickup_hours: str | None = None  # when customers may pick up orders, shown with the shop's address
 
     @property
     def notify_address(self) -> str:
@@ -104,6 +105,7 @@ class Settings:
             staff_session_hours=reader.integer("STOREFRONT_STAFF_SESSION_HOURS", 12, low=1, high=24 * 30),
             media_dir=reader.optional("STOREFRONT_MEDIA_DIR") or str(VAR_DIR / "media"),
             default_language=reader.choice("STOREFRONT_DEFAULT_LANGUAGE", LANGUAGES, LANGUAGES[0]),
+            pickup_hours=reader.optional("STOREFRONT_PICKUP_HOURS"),
         )
         if production:
             settings.refuse_insecure_production()

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from storefront.i18n import N_
 
+COUNTRIES = {"CH": N_("Switzerland"), "LI": N_("Liechtenstein")}  # where the shop delivers, by ISO code
+
 
 @dataclass(frozen=True, slots=True)
 class ShippingMethod:

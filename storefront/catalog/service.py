@@ -87,6 +87,13 @@ class CatalogSnapshot:
     variants: dict[int, VariantView] = field(default_factory=dict)
     # A product's address in another language, to lead there: {"miel-des-alpes": "alpine-honey"}.
     other_slugs: dict[str, str] = field(default_factory=dict)
+    by_sku: dict[str, VariantView] = field(default_factory=dict)
+
+    def picture_of(self, sku: str) -> ImageView | None:
+        """The catalogue picture of the product a SKU belongs to (for an order's lines)."""
+        variant = self.by_sku.get(sku)
+        product = self.products.get(variant.product_id) if variant else None
+        return product.images[0] if product and product.images else None
 
     def page(self, number: int, size: int) -> Sequence[ProductView]:
         return self.listing[(number - 1) * size : number * size]
@@ -220,6 +227,7 @@ def _snapshot(
         products=products,
         variants=variants,
         other_slugs=other_slugs,
+        by_sku={variant.sku: variant for variant in variants.values()},
     )
 
 

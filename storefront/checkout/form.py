@@ -6,13 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storefront.i18n import N_
 from storefront.i18n import gettext as _
 from storefront.orders.placing import Customer
-from storefront.shipping import ShippingMethod, shipping_method
+from storefront.shipping import COUNTRIES, ShippingMethod, shipping_method
 
 FIELDS = ("email", "name", "phone", "street", "postal_code", "city", "country", "shipping")
-COUNTRIES = {"CH": N_("Switzerland"), "LI": N_("Liechtenstein")}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ()/.-]{7,20}")
 LI_POSTCODES = range(9485, 9499)  # Liechtenstein's 4-digit postcodes, 9485-9498
@@ -42,6 +40,12 @@ class CheckoutForm:
             errors["name"] = _("Please enter your first and last name.")
         if v["phone"] and not _PHONE.fullmatch(v["phone"]):
             errors["phone"] = _("Please enter a phone number, e.g. 079 123 45 67, or leave it empty.")
+        method = shipping_method(v["shipping"])
+        if method is None:
+            errors["shipping"] = _("Please choose how you want to receive your order.")
+        elif not method.ships:  # picked up in the shop: no address is asked, none is kept
+            v.update(street="", postal_code="", city="", country="CH")
+            return
         if len(v["street"]) < 3:
             errors["street"] = _("Please enter the street and house number.")
         if v["country"] not in COUNTRIES:
@@ -54,8 +58,6 @@ class CheckoutForm:
             errors["postal_code"] = _("This postcode is in Liechtenstein; please choose Liechtenstein as the country.")
         if len(v["city"]) < 2:
             errors["city"] = _("Please enter the town.")
-        if shipping_method(v["shipping"]) is None:
-            errors["shipping"] = _("Please choose how you want to receive your order.")
 
     @property
     def valid(self) -> bool:

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from storefront import twint
 from storefront.cart.cookie import cart_token
-from storefront.checkout.form import COUNTRIES, CheckoutForm
+from storefront.checkout.form import CheckoutForm
 from storefront.i18n import current_language, localized
 from storefront.i18n import gettext as _
 from storefront.money import format_chf, swiss_today
@@ -23,7 +23,7 @@ from storefront.orders.lifecycle import start_payment
 from storefront.orders.placing import OrderRefused, place_order
 from storefront.orders.views import find_order, order_id_of_intent
 from storefront.rendering import NO_STORE, render
-from storefront.shipping import SHIPPING_METHODS
+from storefront.shipping import COUNTRIES, SHIPPING_METHODS
 from storefront.shop import Shop
 from storefront.tokens import token_hash
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from babel.support import NullTranslations
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from storefront.db import Database, DbConnection
@@ -23,7 +24,7 @@ from storefront.orders.views import order_line_t as line_t
 from storefront.orders.views import order_vat
 from storefront.periodic import Periodic
 from storefront.settings import LANGUAGES
-from storefront.shipping import shipping_method
+from storefront.shipping import COUNTRIES, shipping_method
 from storefront.tables import table_of
 
 logger = logging.getLogger("storefront.orders")
@@ -76,8 +77,21 @@ async def _order_lines(connection: DbConnection, order: Row[Any], language: str)
     ]
 
 
-def _address(order: Row[Any]) -> list[str]:
-    return [order.name, order.street, f"{order.postal_code} {order.city}", order.country]
+def _address(order: Row[Any], t: NullTranslations) -> list[str]:
+    country = t.gettext(COUNTRIES[order.country]) if order.country in COUNTRIES else order.country
+    return [order.name, order.street, f"{order.postal_code} {order.city}", country]
+
+
+def _ships(order: Row[Any]) -> bool:
+    method = shipping_method(order.shipping_method)
+    return method is None or method.ships
+
+
+def _delivery(order: Row[Any], t: NullTranslations, language: str) -> str:
+    """`Delivery: Swiss Post B-Post (2-3 working days), CHF 7.00`, or `free`."""
+    method = shipping_method(order.shipping_method)
+    price = t.gettext("free") if order.shipping_price == 0 else format_chf(order.shipping_price, language)
+    return f"{t.gettext('Delivery')}: {t.gettext(method.label) if method else order.shipping_method}, {price}"
 
 
 async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> None:
@@ -98,7 +112,7 @@ async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> 
             % {"number": order.number},
             "",
             *await _order_lines(connection, order, language),
-            f"{t.gettext('Delivery')}: {format_chf(order.shipping_price, language)}",
+            _delivery(order, t, language),
             f"{t.gettext('Total')}: {format_chf(order.total, language)}",
             *[
                 t.gettext("incl. %(rate)s VAT on %(amount)s")
@@ -107,8 +121,14 @@ async def queue_paid_confirmation(connection: DbConnection, order: Row[Any]) -> 
                 for line in vat
             ],
             "",
-            t.gettext("Delivery to") + ":",
-            *_address(order),
+            *(
+                [t.gettext("Delivery to") + ":", *_address(order, t)]
+                if _ships(order)
+                else [
+                    t.gettext("Pick-up in our shop"),
+                    t.gettext("We e-mail you as soon as your order is ready to be picked up."),
+                ]
+            ),
         ]
     )
     subject = t.gettext("Your order %(number)s") % {"number": order.number}
@@ -119,18 +139,16 @@ async def queue_owner_notice(connection: DbConnection, order: Row[Any]) -> None:
     """The shop is told of each paid order, in the shop's own language."""
     language = LANGUAGES[0]
     t = translations(language)
-    method = shipping_method(order.shipping_method)
     body = "\n".join(
         [
             t.gettext("Order %(number)s has been paid with TWINT.") % {"number": order.number},
             "",
             *await _order_lines(connection, order, language),
-            f"{t.gettext('Delivery')}: {t.gettext(method.label) if method else order.shipping_method}, "
-            f"{format_chf(order.shipping_price, language)}",
+            _delivery(order, t, language),
             f"{t.gettext('Total')}: {format_chf(order.total, language)}",
             "",
             t.gettext("Customer") + ":",
-            *_address(order),
+            *(_address(order, t) if _ships(order) else [order.name]),
             order.email,
         ]
     )
@@ -154,7 +172,7 @@ async def queue_shipped(connection: DbConnection, order: Row[Any], tracking_numb
             t.gettext("Tracking number: %(number)s") % {"number": tracking_number},
             SWISS_POST_TRACKING.format(number=quote(tracking_number, safe="")),
         ]
-    body += ["", t.gettext("Delivery to") + ":", *_address(order)]
+    body += ["", t.gettext("Delivery to") + ":", *_address(order, t)]
     subject = t.gettext("Your order %(number)s has been shipped") % {"number": order.number}
     await _queue(connection, order.id, "order_shipped", order.email, subject, "\n".join(body))
 

@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import localized
 from storefront.orders.lifecycle import apply_payment_state, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
@@ -20,6 +21,15 @@ from storefront.orders.timeline import Source
 from storefront.orders.views import OrderView, find_order
 from storefront.rendering import NO_STORE, render
 from storefront.shop import Shop
+
+
+def _summary(shop: Shop, snapshot: CatalogSnapshot) -> dict[str, Any]:
+    """What an order's summary shows beside its lines: their pictures, and where to pick it up."""
+    return {
+        "snapshot": snapshot,
+        "shop_address": shop.settings.company_address,
+        "pickup_hours": shop.settings.pickup_hours,
+    }
 
 
 async def _order(shop: Shop, token: str) -> OrderView:
@@ -35,7 +45,12 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
     if order.final:
         return Redirect(localized(f"/orders/{token}"), status_code=303)
     state = await shop.read_page(request)
-    context: dict[str, Any] = {"order": order, "cart": state.cart, "headers": NO_STORE}
+    context: dict[str, Any] = {
+        "order": order,
+        "cart": state.cart,
+        "headers": NO_STORE,
+        **_summary(shop, state.snapshot),
+    }
     if order.payment is None:
         return render(shop.settings, request, "orders/pay.html", status_code=503, unavailable=True, **context)
     try:
@@ -93,7 +108,15 @@ async def retry_payment(shop: NamedDependency[Shop], token: FromPath[str]) -> Re
 async def order_page(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template:
     order = await sync_payment(shop.database, shop.payments, await _order(shop, token), Source.RETURN)
     state = await shop.read_page(request)
-    return render(shop.settings, request, "orders/page.html", order=order, cart=state.cart, headers=NO_STORE)
+    return render(
+        shop.settings,
+        request,
+        "orders/page.html",
+        order=order,
+        cart=state.cart,
+        headers=NO_STORE,
+        **_summary(shop, state.snapshot),
+    )
 
 
 @get("/orders/{token:str}/status", name="order_status")

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from storefront.money import NBSP
 from tests.support.db import cart_lines, execute, query, variant_id
-from tests.support.factories import fill_cart, intent, paid_order, place, record, waiting_order
+from tests.support.factories import apply, fill_cart, intent, paid_order, place, record, waiting_order
 from tests.support.http import form, text_of
 
 ADDRESS = {
@@ -71,7 +72,7 @@ def test_a_refused_form_lists_its_problems_top_to_bottom_linked_to_the_fields_an
     wrong = {**ADDRESS, "email": "anna", "country": "DE", "postal_code": "80", "shipping": "drone"}
     page = client.post("/en/checkout", data=form(client, **wrong), headers={"Accept-Language": "en"}).text
     summary = page[page.index('class="error-summary"') : page.index("</section>")]
-    assert re.findall(r'<a href="#([a-z_-]+)">', summary) == ["email", "postal_code", "country", "shipping-a_post"]
+    assert re.findall(r'<a href="#([a-z_-]+)">', summary) == ["email", "shipping-a_post", "postal_code", "country"]
     assert re.findall(r'<(?:input|select)[^>]*\sid="([a-z_-]+)"[^>]*\sautofocus', page) == ["email"]
     only_shipping = {**ADDRESS, "shipping": "drone"}
     page = client.post("/en/checkout", data=form(client, **only_shipping), headers={"Accept-Language": "en"}).text
@@ -145,3 +146,38 @@ def test_the_pay_form_of_a_paid_order_leads_to_the_order_not_to_twint(client, se
     assert page.status_code == 200
     again = client.post(f"/en/orders/{order.public_token}/pay", data=form(client), follow_redirects=False)
     assert (again.status_code, again.headers["location"]) == (303, f"/en/orders/{order.public_token}")
+
+
+def test_pick_up_asks_for_no_address_and_the_order_says_where_to_collect_it(client, settings):
+    add_mug(client, settings)
+    form_page = client.get("/en/checkout").text
+    assert form_page.index('name="shipping"') < form_page.index('id="street"')  # chosen before the address
+    no_address = {"email": "anna@example.ch", "name": "Anna Muster", "shipping": "pickup"}
+    placed = client.post("/en/checkout", data=form(client, **no_address), follow_redirects=False)
+    assert placed.status_code == 303, text_of(placed.text)
+    assert query(settings.database_url, "SELECT street, postal_code, city, shipping_price FROM shop_order") == [
+        ("", "", "", 0)
+    ]
+    token = placed.headers["location"].split("/")[3]
+    execute(settings.database_url, "UPDATE shop_order SET status = 'paid'")
+    page = text_of(client.get(f"/en/orders/{token}").text)
+    assert "Pick-up in our shop " + settings.company_address in page
+    assert "Delivery: Pick-up in our shop free" in page
+    assert "Delivery to" not in page
+
+
+def test_an_order_page_shows_each_line_price_the_delivery_by_name_and_the_country_by_name(client, settings):
+    order = paid_order(settings, ("MUG", 2))
+    page = text_of(client.get(f"/en/orders/{order.public_token}").text)
+    assert f"Enamel Mug 2 × CHF{NBSP}22.00 CHF{NBSP}44.00" in page  # quantity × unit price, then the line total
+    assert f"Delivery: Swiss Post B-Post (2-3 working days) CHF{NBSP}7.00" in page
+    assert "8001 Zürich Switzerland" in page
+    assert "A confirmation is on its way to anna@example.ch." in page and "Continue shopping" in page
+
+
+def test_a_failed_payment_takes_the_steps_back_to_paying(client, settings):
+    order = waiting_order(settings, ("MUG", 1))
+    apply(settings, intent(order, "failed"))
+    page = client.get(f"/en/orders/{order.public_token}").text
+    assert re.search(r'<li aria-current="step">Review and pay</li>', page)
+    assert 'aria-current="step">Confirmation' not in page

@@ -299,6 +299,8 @@ def test_a_paid_order_queues_one_confirmation_and_the_outbox_sends_it(settings, 
     body = message.get_payload(decode=True).decode()
     assert "1 × Enamel Mug: CHF\xa022.00" in body
     assert "inkl. 8.1\xa0% MWST" in body
+    assert "Lieferung: Die Post, B-Post (2–3 Werktage), CHF\xa07.00" in body  # the delivery by name
+    assert body.rstrip().endswith("8001 Zürich\nSchweiz")  # the country by name, in the order's language
     assert query(settings.database_url, "SELECT sent_at IS NOT NULL FROM outbox_email") == [(True,), (True,)]
 
 
