@@ -27,6 +27,7 @@ from storefront.sandbox.base import Call
 from storefront.sandbox.errors import StripeError
 from storefront.sandbox.faults import read_switches
 from storefront.sandbox.html import ASSETS_DIR, page
+from storefront.sandbox.texts import TEXTS, page_language
 
 ACTIONS = ("authorize", "fail", "cancel", "close")
 APP_STEP = "app"  # `?step=app`: the customer opened the TWINT app on their phone
@@ -86,7 +87,7 @@ class SandboxPages:
             intent = pages._intent_for(intent_id, token)
             if action not in ACTIONS:
                 in_app = form.get("step") == APP_STEP
-                return pages._page(request, intent, token, status_code=400, notice="Unknown action.", in_app=in_app)
+                return pages._page(request, intent, token, status_code=400, notice="unknown_action", in_app=in_app)
             if action == "close":
                 return pages._page(request, intent, token, closed=True)
             call = Call(request_id=None)  # what happens on TWINT's page comes from no API request
@@ -107,7 +108,7 @@ class SandboxPages:
                     pages.account.retrieve("payment_intent", intent_id),
                     token,
                     status_code=409,
-                    notice="This payment is no longer waiting for you.",
+                    notice="moved_on",
                 )
             if action == "authorize" and read_switches(pages.account.store).customer_never_returns:
                 return pages._page(request, intent, token, closed=True)  # paid, but no return to the shop
@@ -148,7 +149,9 @@ class SandboxPages:
         closed: bool = False,
         in_app: bool = False,
     ) -> Response[str]:
-        """The page as it stands; `in_app` once the customer took the "Open the TWINT app" step."""
+        """The page as it stands, in the browser's language; `in_app` once the customer took the
+        "Open the TWINT app" step; `notice` names one of the page's texts."""
+        lang = page_language(request.headers.get("accept-language"))
         action_url = f"{self.mount_path}/twint/{intent['id']}"
         page_url = f"{str(request.base_url).rstrip('/')}{action_url}?{urlencode({'token': token})}"
         return page(
@@ -166,7 +169,9 @@ class SandboxPages:
                 "app_url": f"{action_url}?{urlencode({'token': token, 'step': APP_STEP})}#twint-app",
                 "in_app": in_app,
                 "waiting": intent["status"] == "requires_action",
-                "notice": notice,
+                "notice": TEXTS[lang][notice] if notice else None,
+                "t": TEXTS[lang],
+                "lang": lang,
                 "closed": closed,
                 "mount_path": self.mount_path,
             },

@@ -129,3 +129,28 @@ def test_the_page_has_no_inline_script_or_style(sandbox, waiting):
         assert "<script" not in page
         assert "<style" not in page
         assert not re.search(r"<[^>]*\s(style|on\w+)=", page)  # no style="…", onclick="…" and the like
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "names"),
+    [
+        (
+            "fr-CH,fr;q=0.9",
+            "fr",
+            ["Ouvrir l’app TWINT", "Autoriser le paiement test", "Faire échouer le paiement test"],
+        ),
+        (
+            "it-CH",
+            "it",
+            ["Aprire l’app TWINT", "Autorizzare il pagamento di prova", "Far fallire il pagamento di prova"],
+        ),
+        ("de-CH, en;q=0.5", "de", ["TWINT-App öffnen", "Testzahlung bestätigen", "Testzahlung scheitern lassen"]),
+        ("ja, rm;q=0.8", "en", ["Open the TWINT app", "Authorize test payment", "Fail test payment"]),
+    ],
+)
+def test_the_page_speaks_the_browsers_language(sandbox, waiting, accept, lang, names):
+    """As TWINT's own page: French, Italian, German, else English."""
+    intent_id, token = waiting
+    page = httpx.get(f"{sandbox.url}/twint/{intent_id}", params={"token": token}, headers={"Accept-Language": accept})
+    assert f'<html lang="{lang}">' in page.text
+    assert Controls(page.text).names[:3] == names
