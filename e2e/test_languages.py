@@ -88,3 +88,14 @@ def test_an_old_address_leads_to_the_page_in_the_browsers_language(browser, brow
     page.goto("/products/enamel-mug")  # a link shared before the language was in the address
     expect(page).to_have_url(re.compile(r"/it/products/tazza-smaltata$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Tazza smaltata con motivo di montagna")
+
+
+def test_on_a_phone_the_price_follows_the_option_and_add_to_cart_is_in_the_first_screen(page: Page):
+    page.set_viewport_size(PHONE)
+    page.goto("/fr/products/miel-de-fleurs-des-alpes")
+    price = page.get_by_test_id("product-price")
+    expect(price).to_have_text(f"9.50{NBSP}CHF")
+    page.get_by_role("radio", name="500 g").check()
+    expect(price).to_have_text(f"16.90{NBSP}CHF")  # the chosen option's price
+    box = page.get_by_test_id("add-to-cart").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"], box  # no scrolling to reach it

@@ -11,6 +11,7 @@ from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront.catalog.service import CatalogSnapshot, ProductView
 from storefront.i18n import localized
 from storefront.rendering import render
 from storefront.shop import Shop
@@ -43,7 +44,11 @@ async def catalog_page(
 async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: FromPath[str]) -> Template | Redirect:
     state = await shop.read_page(
         request,
-        lambda snapshot: [v.id for v in snapshot.by_slug[slug].variants] if slug in snapshot.by_slug else [],
+        lambda snapshot: (
+            [v.id for p in [snapshot.by_slug[slug], *related(snapshot, slug)] for v in p.variants]
+            if slug in snapshot.by_slug
+            else []
+        ),
     )
     product = state.snapshot.by_slug.get(slug)
     if product is None:
@@ -58,8 +63,22 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
         stock=state.stock,
         cart=state.cart,
         selected_variant_id=state.stock.first_available(product),
+        related=[p for p in related(state.snapshot, slug) if not state.stock.sold_out(p)]
+        if state.stock.sold_out(product)
+        else [],
         alternates={language: localized(f"/products/{slug}", language) for language, slug in product.slugs.items()},
     )
+
+
+RELATED = 3
+
+
+def related(snapshot: CatalogSnapshot, slug: str) -> list[ProductView]:
+    """The products after this one in the catalogue (from the start again), to offer when it is
+    sold out: a few to check, so their stock is read with the page's."""
+    listing = snapshot.listing
+    at = next((index for index, product in enumerate(listing) if product.slug == slug), 0)
+    return [listing[(at + step) % len(listing)] for step in range(1, min(len(listing), RELATED * 2 + 1))]
 
 
 def page_window(page: int, page_count: int, around: int = 2) -> list[int | None]:

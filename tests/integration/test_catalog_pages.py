@@ -1,4 +1,5 @@
 import asyncio
+import re
 
 import pytest
 from litestar.testing import TestClient
@@ -6,7 +7,7 @@ from litestar.testing import TestClient
 from storefront.app import create_app
 from storefront.catalog.importer import CatalogImportError
 from storefront.money import NBSP
-from tests.support.db import import_catalog
+from tests.support.db import execute, import_catalog
 from tests.support.http import text_of
 
 
@@ -134,3 +135,20 @@ def test_two_products_may_not_share_an_address_in_any_language(settings):
     with pytest.raises(CatalogImportError) as refused:
         asyncio.run(import_catalog(settings.database_url, clash))
     assert refused.value.problems == ["product mug: its address in fr, 'socks', is that of product socks too"]
+
+
+def test_the_price_shown_is_the_chosen_options_and_each_option_carries_its_own(client):
+    page = client.get("/en/products/honey").text
+    assert f'<span id="product-price" data-testid="product-price">CHF{NBSP}9.50</span>' in page  # preselected
+    assert f'data-price="CHF{NBSP}16.90"' in page
+    assert page.index('id="add-to-cart"') < page.index('class="description"')  # the form before the text
+
+
+def test_a_sold_out_product_offers_products_in_stock_instead(client, settings):
+    execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku LIKE 'SOCKS-%'")
+    execute(settings.database_url, "UPDATE variant SET stock = 0 WHERE sku = 'MUG'")
+    page = client.get("/en/products/socks").text
+    related = page[page.index('aria-labelledby="related-heading"') :]
+    offered = re.findall(r'<a href="/en/products/([a-z-]+)" class="card-link">', related)
+    assert offered and "mug" not in offered and "socks" not in offered and len(offered) <= 3
+    assert 'aria-labelledby="related-heading"' not in client.get("/en/products/honey").text  # only when sold out
