@@ -99,3 +99,79 @@ def test_on_a_phone_the_price_follows_the_option_and_add_to_cart_is_in_the_first
     expect(price).to_have_text(f"16.90{NBSP}CHF")  # the chosen option's price
     box = page.get_by_test_id("add-to-cart").bounding_box()
     assert box is not None and box["y"] + box["height"] <= PHONE["height"], box  # no scrolling to reach it
+
+
+def _english_left_in(page: Page, language: str) -> list[str]:
+    """Interface texts of the shop still in English on a page in `language`: a whole line of the
+    page that is an English message the language translates differently, or a longer message
+    (without its placeholders) anywhere in the page's text."""
+    text = page.locator("body").inner_text()
+    lines = {line.strip() for line in text.splitlines() if line.strip()}
+    found = []
+    for message in ENGLISH[language]:
+        plain = re.sub(r"%\([a-z_]+\)[sd]", "", message).strip()
+        if message in lines or (len(plain) >= 25 and "%(" not in message and plain in text):
+            found.append(message)
+    return found
+
+
+def _english(language: str) -> list[str]:
+    """The shop's English messages that `language` writes otherwise, or has not written yet (read
+    from its catalogue's source, so a missing translation counts; TWINT, Total and the like,
+    written the same, do not)."""
+    from babel.messages.pofile import read_po
+
+    from storefront.i18n import TRANSLATIONS_DIR
+
+    with (TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalogue = read_po(handle, locale=language)
+    return [
+        m.id
+        for m in catalogue
+        if isinstance(m.id, str) and re.search(r"[a-z]{3}", m.id) and (not m.string or m.fuzzy or m.string != m.id)
+    ]
+
+
+ENGLISH = {language: _english(language) for language in ("fr", "it")}
+
+
+@pytest.mark.parametrize("language", ["fr", "it"])
+def test_every_customer_page_in_french_and_italian_has_no_english_interface_text(page: Page, address, language):
+    """Catalogue (two pages), a product with options, a sold-out one, the empty and the full cart,
+    the checkout with its problems, the review, the paid order, the legal pages and a missing page."""
+    slugs = {
+        "fr": ("bonnet-en-merinos", "porte-cles-cloche-de-vache"),
+        "it": ("berretto-in-merino", "portachiavi-campanaccio"),
+    }
+    found: dict[str, list[str]] = {}
+
+    def check(step: str) -> None:
+        page.wait_for_load_state()
+        found[step] = _english_left_in(page, language)
+
+    for path in ["/", "/?page=2", f"/products/{slugs[language][0]}", f"/products/{slugs[language][1]}", "/cart"]:
+        page.goto(f"/{language}{path}")
+        check(path)
+    page.goto(f"/{language}/products/{slugs[language][0]}")
+    page.get_by_test_id("add-to-cart").click()
+    expect(page.get_by_test_id("cart-count")).to_have_text("1")
+    page.goto(f"/{language}/cart")
+    check("cart with a line")
+    page.goto(f"/{language}/checkout")
+    page.get_by_test_id("to-review").click()
+    check("checkout with problems")
+    page.locator("#email").fill(address.email)
+    page.locator("#name").fill(address.name)
+    page.locator("#street").fill(address.street)
+    page.locator("#postal_code").fill(address.postal_code)
+    page.locator("#city").fill(address.city)
+    page.get_by_test_id("to-review").click()
+    check("review")
+    ReviewPage(page).pay_button.click()
+    order = TwintPage(page).wait().authorize()
+    expect(order.status).to_contain_text(_(language, "Paid. Thank you!"))
+    check("paid order")
+    for path in ["/legal/imprint", "/legal/terms", "/legal/privacy", "/no-such-page"]:
+        page.goto(f"/{language}{path}")
+        check(path)
+    assert {step: texts for step, texts in found.items() if texts} == {}
