@@ -175,3 +175,12 @@ def test_every_customer_page_in_french_and_italian_has_no_english_interface_text
         page.goto(f"/{language}{path}")
         check(path)
     assert {step: texts for step, texts in found.items() if texts} == {}
+
+
+def test_a_missing_page_keeps_the_cart_count(page: Page):
+    page.goto("/it/products/tazza-smaltata")
+    page.get_by_test_id("add-to-cart").click()
+    expect(page.get_by_test_id("cart-count")).to_have_text("1")
+    response = page.goto("/it/products/non-esiste")
+    assert response is not None and response.status == 404
+    expect(page.get_by_test_id("cart-count")).to_have_text("1")  # fetched once the page is there

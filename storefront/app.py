@@ -30,7 +30,7 @@ from storefront import twint
 from storefront.admin.accounts import end_idle_sessions
 from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
-from storefront.cart.routes import add_line, cart_page, delete_line, update_line
+from storefront.cart.routes import add_line, cart_badge, cart_page, delete_line, update_line
 from storefront.catalog.pictures import WIDTHS, is_media, media_url
 from storefront.catalog.routes import catalog_page, product_page
 from storefront.catalog.service import Catalog
@@ -131,6 +131,7 @@ customer_router = Router(
         catalog_page,
         product_page,
         cart_page,
+        cart_badge,
         add_line,
         update_line,
         delete_line,

@@ -47,6 +47,14 @@ async def cart_page(request: HTMXRequest, shop: NamedDependency[Shop]) -> Templa
     return render(shop.settings, request, "cart/page.html", cart=state.cart)
 
 
+@get("/cart/badge", name="cart_badge")
+async def cart_badge(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template:
+    """The header's cart link with its count, for pages that could not read the cart themselves
+    (error pages, which read nothing that might be what failed): htmx fetches it after the page."""
+    state = await shop.read_page(request)
+    return render(shop.settings, request, "cart/_badge.html", cart=state.cart, headers={"Cache-Control": "no-store"})
+
+
 @post("/cart/lines", name="cart_add")
 async def add_line(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template | Redirect:
     token = cart_token(request)

@@ -247,3 +247,14 @@ def test_the_pay_form_may_lead_to_stripes_twint_redirect_and_nowhere_else():
     assert "form-action 'self' https://hooks.stripe.com;" in real
     sandbox = content_security_policy(Settings(secret_key="k" * 40, stripe_api_base="http://127.0.0.1:8000/_sandbox"))
     assert "form-action 'self';" in sandbox
+
+
+def test_a_missing_page_fetches_the_header_cart_count_after_it_loads(client, settings):
+    """Error pages read no cart (it may be what failed); the badge comes with htmx right after."""
+    client.post("/en/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="2"))
+    missing = client.get("/en/products/no-such-thing")
+    assert missing.status_code == 404
+    assert 'hx-get="/en/cart/badge" hx-trigger="load"' in missing.text
+    badge = client.get("/en/cart/badge", headers={"HX-Request": "true"})
+    assert '<span class="badge" data-testid="cart-count">2</span>' in badge.text
+    assert "<html" not in badge.text and badge.headers["cache-control"] == "no-store"
