@@ -77,7 +77,7 @@ def related(snapshot: CatalogSnapshot, slug: str) -> list[ProductView]:
     """The products after this one in the catalogue (from the start again), to offer when it is
     sold out: a few to check, so their stock is read with the page's."""
     listing = snapshot.listing
-    at = next((index for index, product in enumerate(listing) if product.slug == slug), 0)
+    at = snapshot.positions.get(slug, 0)
     return [listing[(at + step) % len(listing)] for step in range(1, min(len(listing), RELATED * 2 + 1))]
 
 

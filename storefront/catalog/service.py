@@ -88,6 +88,7 @@ class CatalogSnapshot:
     # A product's address in another language, to lead there: {"miel-des-alpes": "alpine-honey"}.
     other_slugs: dict[str, str] = field(default_factory=dict)
     by_sku: dict[str, VariantView] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)  # a listed product's place in the listing
 
     def picture_of(self, sku: str) -> ImageView | None:
         """The catalogue picture of the product a SKU belongs to (for an order's lines)."""
@@ -228,6 +229,7 @@ def _snapshot(
         variants=variants,
         other_slugs=other_slugs,
         by_sku={variant.sku: variant for variant in variants.values()},
+        positions={product.slug: index for index, product in enumerate(listing)},
     )
 
 

@@ -947,8 +947,10 @@ def test_the_owner_creates_a_product_with_two_variants_and_a_picture_and_the_sho
         f'src="/media/{key}-640.webp" srcset="/media/{key}-1280.webp 2x" alt="A bottle of green herb syrup"'
         in page.text
     )
-    assert "from CHF\u00a09.50" in text_of(page.text)
-    assert f'src="/media/{key}-320.webp"' in app_client.get("/en/").text  # its card in the catalogue
+    assert "CHF\u00a09.50 incl. VAT" in text_of(page.text)  # the first option's price
+    catalogue = app_client.get("/en/").text
+    assert f'src="/media/{key}-320.webp"' in catalogue  # its card in the catalogue
+    assert "from CHF\u00a09.50" in text_of(catalogue)
     served = app_client.get(f"/media/{key}-640.webp")
     assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
     assert served.content == (Path(shop_settings.media_dir) / f"{key}-640.webp").read_bytes()
@@ -1014,7 +1016,9 @@ def test_an_edit_is_seen_on_the_shop_at_once(app_client, shop_settings):
     )
     assert edited.status_code == 303, text_of(edited.text)
     page = text_of(app_client.get("/en/products/mug").text)
-    assert "Enamel Mug Large" in page and "A bigger mug." in page and "500 ml" in page and "from CHF\u00a024.00" in page
+    assert "Enamel Mug Large" in page and "A bigger mug." in page and "500 ml" in page
+    assert "CHF\u00a024.00 incl. VAT" in page and "500 ml CHF\u00a028.00" in page  # chosen: 350 ml; the other
+    assert "from CHF\u00a024.00" in text_of(app_client.get("/en/").text)  # the card: the lowest price
     assert 'alt="A big white enamel mug"' in app_client.get("/en/products/mug").text
     assert stock(shop_settings, "MUG") == 12  # stock is changed in the stock list, not here
     assert query(shop_settings.database_url, "SELECT count(*) FROM product") == [(6,)]  # edited, not added

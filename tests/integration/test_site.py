@@ -254,7 +254,7 @@ def test_a_missing_page_fetches_the_header_cart_count_after_it_loads(client, set
     client.post("/en/cart/lines", data=form(client, variant_id=str(variant_id(settings, "MUG")), quantity="2"))
     missing = client.get("/en/products/no-such-thing")
     assert missing.status_code == 404
-    assert 'hx-get="/en/cart/badge" hx-trigger="load"' in missing.text
+    assert 'data-hx-get="/en/cart/badge" data-hx-trigger="load"' in missing.text
     badge = client.get("/en/cart/badge", headers={"HX-Request": "true"})
     assert '<span class="badge" data-testid="cart-count">2</span>' in badge.text
     assert "<html" not in badge.text and badge.headers["cache-control"] == "no-store"
