@@ -32,6 +32,11 @@ def _summary(shop: Shop, snapshot: CatalogSnapshot) -> dict[str, Any]:
     }
 
 
+def _return_url(shop: Shop, order: OrderView) -> str:
+    """Where TWINT sends the customer back: the shop, in the language they ordered in."""
+    return f"{shop.settings.base_url}/{order.language}/checkout/return"
+
+
 async def _order(shop: Shop, token: str) -> OrderView:
     order = await find_order(shop.database, token=token)
     if order is None:
@@ -67,8 +72,7 @@ async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: Fro
         client_secret=intent.client_secret,
         publishable_key=shop.settings.stripe_publishable_key,
         stripe_js_url=shop.settings.stripe_js_url,
-        # TWINT sends the customer back to the shop in the language they ordered in.
-        return_url=f"{shop.settings.base_url}/{order.language}/checkout/return",
+        return_url=_return_url(shop, order),
         **context,
     )
 
@@ -85,7 +89,7 @@ async def hand_over(shop: NamedDependency[Shop], token: FromPath[str]) -> Redire
     try:
         url = await shop.payments.hand_over_to_twint(
             payment.intent_id,
-            return_url=f"{shop.settings.base_url}/{order.language}/checkout/return",
+            return_url=_return_url(shop, order),
             name=order.name,
             email=order.email,
         )
