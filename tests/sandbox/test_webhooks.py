@@ -56,7 +56,13 @@ def test_a_failed_delivery_is_retried_and_signed_afresh(client, sandbox, receive
     assert [event["id"] for event in received] == [received[0]["id"]] * 2
     first, second = (headers["stripe-signature"] for _body, headers in receiver.received)
     assert first != second  # each attempt gets its own timestamp and signature
-    (delivery,) = [d for d in deliveries(sandbox.store) if d["object_id"] == intent.id]
+    # The receiver has answered; the sandbox records the answer just after, on its own thread.
+    deadline = time.monotonic() + 5
+    while True:
+        (delivery,) = [d for d in deliveries(sandbox.store) if d["object_id"] == intent.id]
+        if delivery["state"] != "sending" or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert (delivery["state"], delivery["attempts"], delivery["last_status"]) == ("delivered", 2, 200)
 
 
