@@ -14,6 +14,7 @@ from storefront.orders.models import (
     Payment,
     Refund,
     RefundLine,
+    StockAlert,
 )
 from storefront.payments.models import ProcessedEvent
 
@@ -37,6 +38,7 @@ __all__ = [
     "SignInFailure",
     "StaffAccount",
     "StaffSession",
+    "StockAlert",
     "StockMovement",
     "Variant",
     "metadata",

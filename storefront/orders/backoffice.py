@@ -64,7 +64,9 @@ def needs_attention(among: BindParameter[Any] | None = None) -> CompoundSelect[A
         .join(refund_t, refund_t.c.payment_id == payment_t.c.id)
         .where(refund_t.c.status == RefundStatus.FAILED.value)
     )
-    unsent = select(outbox_t.c.order_id).where(outbox_t.c.sent_at.is_(None), outbox_t.c.last_error.is_not(None))
+    unsent = select(outbox_t.c.order_id).where(
+        outbox_t.c.order_id.is_not(None), outbox_t.c.sent_at.is_(None), outbox_t.c.last_error.is_not(None)
+    )
     if among is not None:
         due = due.where(payment_t.c.order_id.in_(among))
         failed = failed.where(payment_t.c.order_id.in_(among))

@@ -54,9 +54,25 @@ async def _queue(connection: DbConnection, order_id: int, kind: str, recipient: 
     row lock, so the check and the insert cannot interleave). False if it was queued before."""
     if await connection.scalar(_ALREADY_QUEUED, {"order": order_id, "kind": kind}) is not None:
         return False
+    await queue_email(connection, kind, recipient, subject, body, order_id=order_id)
+    return True
+
+
+async def queue_email(
+    connection: DbConnection,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    *,
+    order_id: int | None = None,
+    stock_alert_id: int | None = None,
+) -> None:
+    """An e-mail into the outbox, sent once the caller's transaction commits."""
     await connection.execute(
         insert(outbox_t).values(
             order_id=order_id,
+            stock_alert_id=stock_alert_id,
             kind=kind,
             recipient=recipient,
             subject=subject,
@@ -65,7 +81,6 @@ async def _queue(connection: DbConnection, order_id: int, kind: str, recipient: 
             attempts=0,
         )
     )
-    return True
 
 
 async def _order_lines(connection: DbConnection, order: Row[Any], language: str) -> list[str]:
@@ -253,7 +268,8 @@ class OutboxSender:
             message["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
             message.set_content(email.body)
             try:
-                await asyncio.to_thread(self._deliver, message, f"order-{email.order_id}-{email.id}")
+                name = f"order-{email.order_id}-{email.id}" if email.order_id else f"email-{email.id}"
+                await asyncio.to_thread(self._deliver, message, name)
             except (OSError, smtplib.SMTPException) as error:
                 async with self.database.write() as connection:
                     await connection.execute(_FAILED, {"email": email.id, "error": str(error)[:500]})

@@ -199,9 +199,13 @@ class OutboxEmail(BigIntBase):
     """An e-mail to send, written in the transaction that decided it (so it is sent exactly when the
     change happened, even if the process stops right after); a sender delivers it later."""
 
-    __table_args__ = (UniqueConstraint("order_id", "kind"),)
+    __table_args__ = (UniqueConstraint("order_id", "kind"), UniqueConstraint("stock_alert_id", "kind"))
 
-    order_id: Mapped[int] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"))
+    # What it is about: an order, or a customer's request to hear when an item is back in stock.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_order.id", ondelete="CASCADE"), nullable=True)
+    stock_alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stock_alert.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(30))
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
@@ -211,3 +215,19 @@ class OutboxEmail(BigIntBase):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class StockAlert(BigIntBase):
+    """A customer's request for one e-mail when a sold-out item is back in stock. It counts only once
+    the address is confirmed from the link we e-mailed to it (double opt-in); the address is kept
+    until the e-mail has gone out, and a while after (see `storefront/orders/stock_alerts.py`)."""
+
+    __table_args__ = (UniqueConstraint("variant_id", "email"),)
+
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    language: Mapped[str] = mapped_column(String(5))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # of the token in the e-mailed link
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True, index=True)
