@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,17 @@ class ShopRecords:
                     return path.read_text(encoding="utf-8")
             time.sleep(0.1)
         raise AssertionError(f"no e-mail about order {number} was written within {seconds} s")
+
+    def email_to(self, recipient: str, subject: str, seconds: float = 15) -> str:
+        """The text of the first e-mail the outbox wrote to `recipient` with `subject` in its subject."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for path in sorted(self.shop.outbox.glob("*.eml")):
+                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+                if message["To"] == recipient and subject in str(message["Subject"]):
+                    return str(message.get_content())
+            time.sleep(0.2)
+        raise AssertionError(f"no e-mail to {recipient} about {subject!r} was written within {seconds} s")
 
 
 class Sandbox:

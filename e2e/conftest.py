@@ -118,6 +118,7 @@ def local_shop(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFac
         "STOREFRONT_DATABASE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
         "STOREFRONT_BASE_URL": url,
         "STOREFRONT_ENV": "development",
+        "STOREFRONT_STOCK_ALERT_INTERVAL_S": "1",  # "back in stock" e-mails within a second
     }
     for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
         env.pop(name, None)  # this shop pays through its own sandbox

@@ -32,7 +32,13 @@ from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_badge, cart_page, delete_line, update_line
 from storefront.catalog.pictures import WIDTHS, is_media, media_url
-from storefront.catalog.routes import catalog_page, product_page
+from storefront.catalog.routes import (
+    answer_stock_alert,
+    ask_for_stock_alert,
+    catalog_page,
+    product_page,
+    stock_alert_page,
+)
 from storefront.catalog.service import Catalog
 from storefront.checkout.routes import checkout_page, checkout_return, place
 from storefront.cli import StorefrontCLIPlugin
@@ -47,6 +53,7 @@ from storefront.orders.emails import OutboxSender
 from storefront.orders.reconciler import INTERVAL_S, reconcile
 from storefront.orders.refunds import settle_refunds
 from storefront.orders.routes import hand_over, order_page, order_status, pay_page, retry_payment
+from storefront.orders.stock_alerts import notify_back_in_stock
 from storefront.payments.gateway import StripeGateway
 from storefront.payments.routes import stripe_webhook
 from storefront.periodic import Periodic
@@ -130,6 +137,9 @@ customer_router = Router(
     route_handlers=[
         catalog_page,
         product_page,
+        ask_for_stock_alert,
+        stock_alert_page,
+        answer_stock_alert,
         cart_page,
         cart_badge,
         add_line,
@@ -240,6 +250,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Every minute in each worker, the first round a while after start-up.
     reconciling = Periodic("reconciler", reconcile_round, INTERVAL_S, first_delay_s=INTERVAL_S)
 
+    async def stock_alert_round() -> None:
+        await notify_back_in_stock(database, shop.catalog, settings.base_url)
+
+    alerting = Periodic("stock alerts", stock_alert_round, settings.stock_alert_interval_s)
+
     async def close_database() -> None:
         await database.dispose()
 
@@ -276,8 +291,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=LoggingConfig(
             log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}
         ),
-        on_startup=[reconciling.start, outbox.start],
-        on_shutdown=[reconciling.stop, outbox.stop, close_database],
+        on_startup=[reconciling.start, outbox.start, alerting.start],
+        on_shutdown=[reconciling.stop, outbox.stop, alerting.stop, close_database],
         debug=settings.debug,
     )
     app.asgi_handler = AnswerHeadAsGet(app.asgi_handler)

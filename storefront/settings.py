@@ -64,6 +64,7 @@ class Settings:
     # language; and the language of the root when the browser asks for none the shop speaks.
     default_language: str = LANGUAGES[0]
     pickup_hours: str | None = None  # when customers may pick up orders, shown with the shop's address
+    stock_alert_interval_s: int = 60  # how often "back in stock" requests are checked against the stock
 
     @property
     def notify_address(self) -> str:
@@ -106,6 +107,7 @@ class Settings:
             media_dir=reader.optional("STOREFRONT_MEDIA_DIR") or str(VAR_DIR / "media"),
             default_language=reader.choice("STOREFRONT_DEFAULT_LANGUAGE", LANGUAGES, LANGUAGES[0]),
             pickup_hours=reader.optional("STOREFRONT_PICKUP_HOURS"),
+            stock_alert_interval_s=reader.integer("STOREFRONT_STOCK_ALERT_INTERVAL_S", 60, low=1, high=24 * 3600),
         )
         if production:
             settings.refuse_insecure_production()

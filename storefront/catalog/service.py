@@ -115,6 +115,10 @@ class Stock:
     def sold_out(self, product: ProductView) -> bool:
         return all(self.of(variant.id) <= 0 for variant in product.variants)
 
+    def missing(self, product: ProductView) -> list[VariantView]:
+        """The product's variants that are sold out, which a customer may ask to hear about."""
+        return [variant for variant in product.variants if self.of(variant.id) <= 0]
+
     def first_available(self, product: ProductView) -> int | None:
         """The variant to preselect: the first one in stock, in the shop owner's order."""
         return next((variant.id for variant in product.variants if self.of(variant.id) > 0), None)

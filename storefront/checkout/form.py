@@ -11,7 +11,7 @@ from storefront.orders.placing import Customer
 from storefront.shipping import COUNTRIES, ShippingMethod, shipping_method
 
 FIELDS = ("email", "name", "phone", "street", "postal_code", "city", "country", "shipping")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ()/.-]{7,20}")
 LI_POSTCODES = range(9485, 9499)  # Liechtenstein's 4-digit postcodes, 9485-9498
 
@@ -34,7 +34,7 @@ class CheckoutForm:
 
     def check(self) -> None:
         v, errors = self.values, self.errors
-        if not _EMAIL.fullmatch(v["email"]):
+        if not EMAIL_PATTERN.fullmatch(v["email"]):
             errors["email"] = _("Please enter your e-mail address, e.g. anna@example.ch.")
         if len(v["name"]) < 2:
             errors["name"] = _("Please enter your first and last name.")
