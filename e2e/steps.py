@@ -60,6 +60,15 @@ def sign_in(page: Page, account: StaffAccount) -> OrdersPage:
     return SignInPage(page).open().sign_in(account.email, account.password)
 
 
+def change_stock(office: Page, sku: str, change: str, reason: str) -> None:
+    """In the back office's product list: change a variant's stock (`+4`, `-1`, `12`) with a reason."""
+    office.get_by_role("link", name="Products").click()
+    row = office.locator("tr", has=office.get_by_text(sku, exact=True))
+    row.get_by_label(f"Change the stock of {sku}").fill(change)
+    row.get_by_label(f"Reason for the change of {sku}").fill(reason)
+    row.get_by_role("button", name="Change stock").click()
+
+
 def serious_violations(page: Page) -> list[str]:
     """axe-core's serious and critical findings on the page as it is now."""
     results = AXE.run(page)

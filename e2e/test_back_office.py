@@ -32,7 +32,7 @@ from e2e.pages.admin import (
     WAITING_FOR_PAYMENT,
     WRONG_SIGN_IN,
 )
-from e2e.steps import check_out, chf, fits_the_screen, paid_order, serious_violations, sign_in, tab_to
+from e2e.steps import change_stock, check_out, chf, fits_the_screen, paid_order, serious_violations, sign_in, tab_to
 
 TRACKING = "99.00.123456.12345678"
 SWISS_POST = "https://service.post.ch/ekp-web/ui/entry/search/"
@@ -329,11 +329,7 @@ def test_change_a_variants_stock_and_see_the_product_page_change(page: Page, bac
     page.goto(f"/en/products/{slug}")
     expect(page.get_by_text("Only 1 left")).to_be_visible()
     office = back_office.page
-    office.get_by_role("link", name="Products").click()
-    row = office.locator("tr", has=office.get_by_text(slug.upper(), exact=True))
-    row.get_by_label(f"Change the stock of {slug.upper()}").fill("+4")
-    row.get_by_label(f"Reason for the change of {slug.upper()}").fill("found in the back room")
-    row.get_by_role("button", name="Change stock").click()
+    change_stock(office, slug.upper(), "+4", "found in the back room")
     expect(office.get_by_test_id(f"stock-{slug.upper()}")).to_have_text("5")
     expect(
         office.get_by_role("region", name="Latest stock changes").or_(

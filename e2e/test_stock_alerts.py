@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from e2e.pages import OrdersPage
+from e2e.steps import change_stock
 from storefront.i18n import translations
 
 PHONE = {"width": 390, "height": 844}
@@ -41,11 +42,7 @@ def test_ask_confirm_and_get_the_back_in_stock_email(
     expect(page.get_by_test_id("stock-alert-confirmed")).to_contain_text(address.email)
 
     office = back_office.page
-    office.get_by_role("link", name="Products").click()
-    row = office.locator("tr", has=office.get_by_text(slug.upper(), exact=True))
-    row.get_by_label(f"Change the stock of {slug.upper()}").fill("+3")
-    row.get_by_label(f"Reason for the change of {slug.upper()}").fill("delivery from the workshop")
-    row.get_by_role("button", name="Change stock").click()
+    change_stock(office, slug.upper(), "+3", "delivery from the workshop")
     expect(office.get_by_test_id(f"stock-{slug.upper()}")).to_have_text("3")
 
     back = records.email_to(address.email, _("%(item)s is back in stock") % {"item": "QA Alert Lantern"})
