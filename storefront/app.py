@@ -15,7 +15,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.logging import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
@@ -121,13 +121,22 @@ def _media_router(settings: Settings) -> Router:
     )
 
 
+def _refuse_files_where_none_belong(request: Request[Any, Any, Any]) -> None:
+    """Only the forms that upload something (their handlers say `opt={"uploads": True}`) take a
+    multipart body; elsewhere a file sent where a value belongs is refused before anything reads it."""
+    if request.content_type[0] == "multipart/form-data" and not request.route_handler.opt.get("uploads"):
+        raise ClientException("this form takes no files")
+
+
 async def _choose_language(request: Request[Any, Any, Any]) -> None:
+    _refuse_files_where_none_belong(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 
 async def _language_of_the_address(request: Request[Any, Any, Any]) -> None:
     if request.path_params.get("language") not in LANGUAGES:
         raise NotFoundException()
+    _refuse_files_where_none_belong(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 

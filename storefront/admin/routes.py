@@ -555,6 +555,7 @@ _PRODUCT_FORM_BODY = MAX_PICTURE_BYTES + 256 * 1024
     status_code=303,
     guards=[owner_only],
     request_max_body_size=_PRODUCT_FORM_BODY,
+    opt={"uploads": True},
 )
 async def create_product(
     request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]
@@ -568,6 +569,7 @@ async def create_product(
     status_code=303,
     guards=[owner_only],
     request_max_body_size=_PRODUCT_FORM_BODY,
+    opt={"uploads": True},
 )
 async def update_product(
     request: Request[Any, Any, Any],
@@ -619,6 +621,7 @@ async def _run_import(request: Request[Any, Any, Any], data: bytes, actor: str, 
     status_code=200,
     guards=[owner_only],
     request_max_body_size=CATALOGUE_MAX_BYTES + 64 * 1024,
+    opt={"uploads": True},
 )
 async def catalogue_check(
     request: Request[Any, Any, Any], shop: NamedDependency[Shop], staff: NamedDependency[StaffMember]

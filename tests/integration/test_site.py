@@ -258,3 +258,19 @@ def test_a_missing_page_fetches_the_header_cart_count_after_it_loads(client, set
     badge = client.get("/en/cart/badge", headers={"HX-Request": "true"})
     assert '<span class="badge" data-testid="cart-count">2</span>' in badge.text
     assert "<html" not in badge.text and badge.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/en/cart/lines", {"variant_id": "1"}),
+        ("/en/checkout", {"name": "Ria"}),
+        ("/en/products/bell/stock-alerts", {"variant_id": "1"}),
+        ("/admin/sign-in", {"email": "owner@example.ch"}),
+    ],
+)
+def test_a_file_sent_where_a_value_belongs_is_a_400_page(client, server_errors, path, fields):
+    response = client.post(path, data=form(client, **fields), files={"quantity": ("q.txt", b"1", "text/plain")})
+    assert response.status_code == 400
+    assert "<html" in response.text
+    assert errors_in(server_errors) == []
