@@ -60,6 +60,7 @@ from storefront.orders.refunds import RefundError, request_refund
 from storefront.rendering import NO_STORE, render
 from storefront.settings import LANGUAGES
 from storefront.shop import Shop
+from storefront.tables import RowId
 from storefront.tokens import new_token
 
 logger = logging.getLogger("storefront.admin")
@@ -369,7 +370,7 @@ async def refund_payment(
     shop: NamedDependency[Shop],
     staff: NamedDependency[StaffMember],
     number: FromPath[str],
-    payment_id: FromPath[int],
+    payment_id: RowId,
 ) -> Template | Redirect:
     """Money that came in but must go back (paid twice, or paid after the order was cancelled and
     its stock was gone): all of it, in one click."""
@@ -429,7 +430,7 @@ async def stock_change(
     request: Request[Any, Any, Any],
     shop: NamedDependency[Shop],
     staff: NamedDependency[StaffMember],
-    variant_id: FromPath[int],
+    variant_id: RowId,
 ) -> Template | Redirect:
     form = await request.form()
     try:
@@ -443,7 +444,7 @@ async def stock_change(
 
 @post("/products/{variant_id:int}/offer", name="admin_offer", status_code=303, guards=[owner_only])
 async def offer_change(
-    request: Request[Any, Any, Any], shop: NamedDependency[Shop], variant_id: FromPath[int]
+    request: Request[Any, Any, Any], shop: NamedDependency[Shop], variant_id: RowId
 ) -> Template | Redirect:
     form = await request.form()
     try:
@@ -503,7 +504,7 @@ async def new_product_page(request: Request[Any, Any, Any], shop: NamedDependenc
 async def edit_product_page(
     request: Request[Any, Any, Any],
     shop: NamedDependency[Shop],
-    product_id: FromPath[int],
+    product_id: RowId,
     done: FromQuery[str | None] = None,
 ) -> Template:
     async with request.app.state.shop_alchemy.get_session() as session:
@@ -575,7 +576,7 @@ async def update_product(
     request: Request[Any, Any, Any],
     shop: NamedDependency[Shop],
     staff: NamedDependency[StaffMember],
-    product_id: FromPath[int],
+    product_id: RowId,
 ) -> Template | Redirect:
     return await _submit_product(request, shop, staff, product_id)
 

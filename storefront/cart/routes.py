@@ -6,7 +6,6 @@ from __future__ import annotations
 from litestar import get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
@@ -24,6 +23,7 @@ from storefront.i18n import gettext as _
 from storefront.i18n import localized
 from storefront.rendering import render, wants_fragment
 from storefront.shop import Shop
+from storefront.tables import RowId
 from storefront.tokens import new_token
 
 
@@ -127,9 +127,7 @@ async def _add_form(
 
 
 @post("/cart/lines/{variant_id:int}", name="cart_update")
-async def update_line(
-    request: HTMXRequest, shop: NamedDependency[Shop], variant_id: FromPath[int]
-) -> Template | Redirect:
+async def update_line(request: HTMXRequest, shop: NamedDependency[Shop], variant_id: RowId) -> Template | Redirect:
     raw_quantity = None
     try:
         raw_quantity = await _single(request, "quantity")
@@ -141,9 +139,7 @@ async def update_line(
 
 
 @post("/cart/lines/{variant_id:int}/delete", name="cart_remove")
-async def delete_line(
-    request: HTMXRequest, shop: NamedDependency[Shop], variant_id: FromPath[int]
-) -> Template | Redirect:
+async def delete_line(request: HTMXRequest, shop: NamedDependency[Shop], variant_id: RowId) -> Template | Redirect:
     await remove_line(shop.database, cart_token(request), variant_id)
     return _after_change(request) or await _cart_block(request, shop)
 

@@ -274,3 +274,11 @@ def test_a_file_sent_where_a_value_belongs_is_a_400_page(client, server_errors, 
     assert response.status_code == 400
     assert "<html" in response.text
     assert errors_in(server_errors) == []
+
+
+@pytest.mark.parametrize("action", ["", "/delete"])
+def test_an_id_beyond_what_the_database_holds_is_a_400_page(client, server_errors, action):
+    response = client.post(f"/en/cart/lines/99999999999999999999{action}", data=form(client, quantity="1"))
+    assert response.status_code == 400
+    assert "<html" in response.text
+    assert errors_in(server_errors) == []
