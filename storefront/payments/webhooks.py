@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import stripe
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,6 +49,18 @@ def _record_event(database: Database) -> Insert:
     return insert(event_t).on_conflict_do_nothing(index_elements=["event_id"])
 
 
+def _well_formed(event: dict[str, Any]) -> bool:
+    """An event as Stripe sends them: an id, a type, and the object it is about, which has an id."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    return (
+        isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(obj, dict)
+        and isinstance(obj.get("id"), str)
+    )
+
+
 async def handle_stripe_event(
     database: Database, gateway: StripeGateway, payload: bytes, signature: str | None, secret: str
 ) -> WebhookAnswer:
@@ -61,12 +73,20 @@ async def handle_stripe_event(
     except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as error:
         logger.warning("webhook refused: %s", type(error).__name__)  # never the payload
         return WebhookAnswer(400, "signature verification failed")
+    if not _well_formed(event.to_dict()):
+        # Signed, so Stripe's (or a key holder's): a retry would not make it readable.
+        logger.warning("webhook refused: a signed event without its id, type or object")
+        return WebhookAnswer(400, "malformed event")
     if event.type in REFUND_EVENTS or event.type == "charge.refunded":
         return await _handle_refund_event(database, event, gateway)
     if event.type not in PAYMENT_EVENTS:
         return WebhookAnswer(200, f"ignored {event.type}")
     intent: stripe.PaymentIntent = event.data.object
-    state = intent_state(intent)
+    try:
+        state = intent_state(intent)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        logger.warning("webhook %s refused: its PaymentIntent lacks fields the shop reads", event.id)
+        return WebhookAnswer(400, "malformed event")
     metadata = intent.to_dict().get("metadata") or {}
     if metadata.get("environment") not in (None, environment) or state.order_id is None:
         return WebhookAnswer(200, "not a payment of this shop")

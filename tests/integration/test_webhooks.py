@@ -13,6 +13,7 @@ from storefront.payments.webhooks import handle_stripe_event
 from storefront.sandbox.webhooks import signature_header
 from tests.support.db import cart_lines, count, order_status, stock
 from tests.support.factories import waiting_order
+from tests.support.logs import errors_in
 from tests.support.sandbox import WEBHOOK_SECRET
 from tests.support.webhooks import deliver, event
 
@@ -114,6 +115,28 @@ def test_unknown_events_and_other_shops_payments_are_acknowledged(client, settin
     )
     assert deliver(client, foreign, WEBHOOK_SECRET).status_code == 200
     assert order_status(settings, order.id) == "pending_payment"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda body: body.pop("data"),
+        lambda body: body.pop("id"),
+        lambda body: body.pop("type"),
+        lambda body: body["data"].update(object="pi_1"),
+        lambda body: body["data"]["object"].pop("id"),
+        lambda body: body["data"]["object"].pop("status"),
+    ],
+    ids=["no data", "no id", "no type", "object not an object", "object without id", "intent without status"],
+)
+def test_a_signed_but_malformed_event_is_a_400_and_changes_nothing(client, settings, server_errors, damage):
+    order = waiting_order(settings, ("MUG", 1))
+    body = event(order, "payment_intent.succeeded", "succeeded")
+    damage(body)
+    assert deliver(client, body, WEBHOOK_SECRET).status_code == 400
+    assert order_status(settings, order.id) == "pending_payment"
+    assert processed(settings) == 0
+    assert errors_in(server_errors) == []
 
 
 def test_an_event_for_an_order_that_cannot_be_found_is_answered_500_so_stripe_retries(client, settings):
