@@ -10,12 +10,24 @@ from advanced_alchemy.exceptions import NotFoundError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 from storefront.i18n import gettext as _
 from storefront.i18n import use_language_of
 from storefront.rendering import render, wants_fragment
 
 logger = logging.getLogger("storefront")
+
+# What the database driver raises when it cannot be reached (refused, reset, timed out, a file
+# that cannot be opened): answered 503 with Retry-After rather than 500.
+DATABASE_UNREACHABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+RETRY_AFTER_S = "30"
 
 
 def _texts(status: int, exc: Exception) -> tuple[str, str]:
@@ -43,18 +55,25 @@ def _texts(status: int, exc: Exception) -> tuple[str, str]:
 
 
 def html_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    headers: dict[str, str] = {}
     if isinstance(exc, HTTPException):
         status = exc.status_code
     elif isinstance(exc, NotFoundError):
         status = 404
+    elif isinstance(exc, DATABASE_UNREACHABLE):
+        # The database is down or restarting: a moment's wait, not a fault of this page. The pool
+        # connects again by itself once it is back.
+        status = 503
+        headers["Retry-After"] = RETRY_AFTER_S
+        logger.warning("%s %s: the database is unreachable (%s)", request.method, request.url.path, type(exc).__name__)
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR
-    if status >= 500:
+    if status >= 500 and status != 503:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     # The router's 404/405 never reach `before_request`, so choose the language here too.
     use_language_of(request, request.app.state.shop.settings.default_language)
     title, detail = _texts(status, exc)
-    headers = dict(getattr(exc, "headers", None) or {})
+    headers.update(getattr(exc, "headers", None) or {})
     if wants_fragment(request):
         # A message where the customer looks, instead of a whole page inside a form.
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})

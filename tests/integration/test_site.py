@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from storefront.app import create_app
 from storefront.security_headers import content_security_policy
 from storefront.settings import Settings
-from tests.support.db import variant_id
+from tests.support.db import migrate, variant_id
 from tests.support.factories import fill_cart, place
 from tests.support.http import HTMX, form
 from tests.support.logs import errors_in
@@ -282,3 +282,29 @@ def test_an_id_beyond_what_the_database_holds_is_a_400_page(client, server_error
     assert response.status_code == 400
     assert "<html" in response.text
     assert errors_in(server_errors) == []
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite:///{tmp}/missing/dir/shop.sqlite", "postgresql://postgres@127.0.0.1:1/test"],
+    ids=["sqlite file cannot be opened", "postgresql refuses"],
+)
+def test_pages_are_503_with_retry_after_while_the_database_is_unreachable(tmp_path, database_url):
+    settings = Settings(database_url=database_url.format(tmp=tmp_path), secret_key="k" * 40)
+    with TestClient(app=create_app(settings)) as client:
+        for path in ("/en/", "/en/products/mug", "/en/cart", "/en/checkout"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert response.headers["retry-after"] == "30"
+            assert "<html" in response.text
+            assert "content-security-policy" in response.headers
+
+
+def test_pages_come_back_once_the_database_does_without_a_restart(tmp_path):
+    folder = tmp_path / "not-yet"
+    url = f"sqlite:///{folder}/shop.sqlite"
+    with TestClient(app=create_app(Settings(database_url=url, secret_key="k" * 40))) as client:
+        assert client.get("/en/").status_code == 503
+        folder.mkdir()
+        migrate(url)
+        assert client.get("/en/").status_code == 200
