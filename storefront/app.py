@@ -13,7 +13,7 @@ from jinja2 import Environment
 from litestar import Litestar, Request, Response, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader, State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.logging import LoggingConfig
@@ -121,22 +121,26 @@ def _media_router(settings: Settings) -> Router:
     )
 
 
-def _refuse_files_where_none_belong(request: Request[Any, Any, Any]) -> None:
-    """Only the forms that upload something (their handlers say `opt={"uploads": True}`) take a
-    multipart body; elsewhere a file sent where a value belongs is refused before anything reads it."""
-    if request.content_type[0] == "multipart/form-data" and not request.route_handler.opt.get("uploads"):
+async def _refuse_files_where_none_belong(request: Request[Any, Any, Any]) -> None:
+    """Only the forms that upload something (their handlers say `opt={"uploads": True}`) take files;
+    elsewhere a file sent where a value belongs is refused before a handler reads the form (which
+    Litestar parses once per request, so this costs nothing more). Multipart text fields, as a
+    script's `FormData` sends them, are fine."""
+    if request.content_type[0] != "multipart/form-data" or request.route_handler.opt.get("uploads"):
+        return
+    if any(isinstance(value, UploadFile) for _, value in (await request.form()).multi_items()):
         raise ClientException("this form takes no files")
 
 
 async def _choose_language(request: Request[Any, Any, Any]) -> None:
-    _refuse_files_where_none_belong(request)
+    await _refuse_files_where_none_belong(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 
 async def _language_of_the_address(request: Request[Any, Any, Any]) -> None:
     if request.path_params.get("language") not in LANGUAGES:
         raise NotFoundException()
-    _refuse_files_where_none_belong(request)
+    await _refuse_files_where_none_belong(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 

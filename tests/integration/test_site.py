@@ -308,3 +308,11 @@ def test_pages_come_back_once_the_database_does_without_a_restart(tmp_path):
         folder.mkdir()
         migrate(url)
         assert client.get("/en/").status_code == 200
+
+
+def test_a_form_sent_as_multipart_text_fields_is_read_as_usual(client, settings):
+    """A script's `FormData` sends a form as multipart without files: the cart takes it."""
+    fields = form(client, variant_id=str(variant_id(settings, "MUG")), quantity="2")
+    response = client.post("/en/cart/lines", files={name: (None, value) for name, value in fields.items()})
+    assert response.status_code == 200  # followed the 303 to the cart
+    assert "Enamel Mug" in response.text
