@@ -65,7 +65,10 @@ def html_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         # connects again by itself once it is back.
         status = 503
         headers["Retry-After"] = RETRY_AFTER_S
-        logger.warning("%s %s: the database is unreachable (%s)", request.method, request.url.path, type(exc).__name__)
+        # The driver's own first line ("connection refused", "unable to open database file"): never
+        # SQLAlchemy's text, which repeats the statement and its parameters.
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        logger.warning("%s %s: the database is unreachable: %s", request.method, request.url.path, cause)
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR
     if status >= 500 and status != 503:

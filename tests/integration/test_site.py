@@ -289,15 +289,21 @@ def test_an_id_beyond_what_the_database_holds_is_a_400_page(client, server_error
     ["sqlite:///{tmp}/missing/dir/shop.sqlite", "postgresql://postgres@127.0.0.1:1/test"],
     ids=["sqlite file cannot be opened", "postgresql refuses"],
 )
-def test_pages_are_503_with_retry_after_while_the_database_is_unreachable(tmp_path, database_url):
+def test_pages_are_503_with_retry_after_while_the_database_is_unreachable(tmp_path, caplog, database_url):
     settings = Settings(database_url=database_url.format(tmp=tmp_path), secret_key="k" * 40)
     with TestClient(app=create_app(settings)) as client:
+        logging.getLogger("storefront").addHandler(caplog.handler)
         for path in ("/en/", "/en/products/mug", "/en/cart", "/en/checkout"):
             response = client.get(path)
             assert response.status_code == 503, path
             assert response.headers["retry-after"] == "30"
             assert "<html" in response.text
             assert "content-security-policy" in response.headers
+        logging.getLogger("storefront").removeHandler(caplog.handler)
+    outages = [record for record in caplog.records if "unreachable" in record.getMessage()]
+    assert len(outages) == 4
+    assert all(record.levelno == logging.WARNING and not record.exc_info for record in outages)
+    assert all("SELECT" not in record.getMessage() for record in outages)  # the cause, not the statement
 
 
 def test_pages_come_back_once_the_database_does_without_a_restart(tmp_path):
