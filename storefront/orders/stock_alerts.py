@@ -162,9 +162,13 @@ async def notify_back_in_stock(database: Database, catalog: Catalog, base_url: s
     of e-mails queued."""
     now = dt.datetime.now(dt.UTC)
     queued = 0
-    async with database.write() as connection:
+    # Read first, so a catalogue reload never runs while holding the write lock (SQLite's is the
+    # whole database's); each request is claimed again in the write below.
+    async with database.read() as connection:
         await catalog.current(connection)
-        for alert in (await connection.execute(_DUE)).all():
+        due = (await connection.execute(_DUE)).all()
+    async with database.write() as connection:
+        for alert in due:
             queued += await _notify(connection, catalog, alert, base_url, now)
         await connection.execute(
             delete(alert_t).where(

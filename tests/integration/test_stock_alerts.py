@@ -1,13 +1,17 @@
 """“Notify me when it is back”: asked on the product page, confirmed from an e-mailed link, one
 e-mail through the outbox when the stock returns, in the customer's language."""
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
 import re
 
+from storefront.catalog.service import Catalog
+from storefront.db import Database
 from storefront.orders.emails import OutboxSender
 from storefront.orders.stock_alerts import notify_back_in_stock
+from storefront.settings import LANGUAGES
 from tests.support.db import count, execute, query, with_database
 from tests.support.http import HTMX, form, text_of
 
@@ -158,3 +162,23 @@ def test_old_requests_are_forgotten(client, settings):
     execute(settings.database_url, "UPDATE stock_alert SET created_at = :old", old=long_ago)
     _notify(settings)
     assert count(settings, "stock_alert") == 0
+
+
+def test_two_workers_checking_at_once_send_one_email(client, settings):
+    _ask(client)
+    path = _link(_outbox(settings, "stock_alert_confirm")[0][2]).removeprefix(settings.base_url)
+    client.post(path, data=form(client, action="confirm"))
+    execute(settings.database_url, "UPDATE variant SET stock = 2 WHERE sku = 'BELL'")
+
+    async def two_workers():
+        workers = [Database(settings.database_url) for _ in range(2)]
+        try:
+            return await asyncio.gather(
+                *(notify_back_in_stock(db, Catalog(db, LANGUAGES, "en"), settings.base_url) for db in workers)
+            )
+        finally:
+            for db in workers:
+                await db.dispose()
+
+    assert sorted(asyncio.run(two_workers())) == [0, 1]
+    assert len(_outbox(settings, "stock_alert_back")) == 1
