@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from storefront.app import create_app
 from storefront.security_headers import content_security_policy
 from storefront.settings import Settings
-from tests.support.db import migrate, variant_id
+from tests.support.db import count, migrate, variant_id
 from tests.support.factories import fill_cart, place
 from tests.support.http import HTMX, form
 from tests.support.logs import errors_in
@@ -269,11 +269,14 @@ def test_a_missing_page_fetches_the_header_cart_count_after_it_loads(client, set
         ("/admin/sign-in", {"email": "owner@example.ch"}),
     ],
 )
-def test_a_file_sent_where_a_value_belongs_is_a_400_page(client, server_errors, path, fields):
+def test_a_file_sent_where_a_value_belongs_is_a_400_page(client, settings, server_errors, path, fields):
     response = client.post(path, data=form(client, **fields), files={"quantity": ("q.txt", b"1", "text/plain")})
     assert response.status_code == 400
     assert "<html" in response.text
     assert errors_in(server_errors) == []
+    # Refused before the form was acted on: nothing in a cart, no order, no request, no session.
+    for table in ("cart_line", "shop_order", "stock_alert", "staff_session"):
+        assert count(settings, table) == 0, table
 
 
 @pytest.mark.parametrize("action", ["", "/delete"])
