@@ -53,6 +53,7 @@ from storefront.i18n import gettext as _
 from storefront.money import VatClass, format_rate, parse_chf, swiss_today, vat_rate
 from storefront.orders.accounting import Period, PeriodError, orders_csv, vat_summary, vat_summary_csv
 from storefront.orders.backoffice import OrderDetail, Tab, list_orders, order_detail
+from storefront.orders.emails import send_again
 from storefront.orders.fulfilment import FulfilmentError, fulfil, tracking_number
 from storefront.orders.lifecycle import CancelRefused, cancel_order
 from storefront.orders.models import Fulfilment
@@ -78,6 +79,7 @@ DONE = {
     "stock": N_("The stock is changed; the shop shows it at once."),
     "offer": N_("The price and sale are changed; the shop shows them at once."),
     "product": N_("The product is saved; the shop shows it at once."),
+    "email-again": N_("The e-mail is queued again and goes out within a minute."),
 }
 
 
@@ -305,6 +307,20 @@ async def cancel(
     except CancelRefused as error:
         return await _refused(shop, request, number, error.translated())
     return _back(number, "cancelled")
+
+
+@post("/orders/{number:str}/emails/{email_id:int}/send-again", name="admin_send_again", status_code=303)
+async def send_email_again(
+    request: Request[Any, Any, Any],
+    shop: NamedDependency[Shop],
+    staff: NamedDependency[StaffMember],
+    number: FromPath[str],
+    email_id: RowId,
+) -> Template | Redirect:
+    order = await _order(shop, number)
+    if not await send_again(shop.database, order.id, email_id, staff.email):
+        return await _refused(shop, request, number, _("This e-mail is not waiting to be sent again."))
+    return _back(number, "email-again")
 
 
 def _quantities(form: FormMultiDict, order: OrderDetail) -> dict[int, int]:
@@ -730,6 +746,7 @@ admin_router = Router(
         ready_for_pickup,
         picked_up,
         cancel,
+        send_email_again,
         refund,
         refund_payment,
         products_page,

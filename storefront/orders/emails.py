@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import random
+import secrets
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -20,6 +24,7 @@ from storefront.db import Database, DbConnection
 from storefront.i18n import translations
 from storefront.money import format_chf, format_rate
 from storefront.orders.models import OutboxEmail
+from storefront.orders.timeline import Source, record_event
 from storefront.orders.views import order_line_t as line_t
 from storefront.orders.views import order_vat
 from storefront.periodic import Periodic
@@ -31,7 +36,6 @@ logger = logging.getLogger("storefront.orders")
 
 outbox_t = table_of(OutboxEmail)
 CLAIM_AGAIN_AFTER = dt.timedelta(minutes=2)  # a sender that stopped mid-way leaves its e-mail to another
-MAX_ATTEMPTS = 10
 
 _LINES = (
     select(line_t.c.product_name, line_t.c.variant_label, line_t.c.quantity, line_t.c.unit_price, line_t.c.vat_class)
@@ -79,6 +83,7 @@ async def queue_email(
             body=body,
             created_at=dt.datetime.now(dt.UTC),
             attempts=0,
+            message_key=f"{secrets.token_hex(12)}.storefront",
         )
     )
 
@@ -218,20 +223,99 @@ async def queue_refunded(connection: DbConnection, order: Row[Any], refund_row_i
     await _queue(connection, order.id, f"refund_{refund_row_id}", order.email, subject, "\n".join(body))
 
 
+# Temporary failures (the mail server busy or greylisting with a 4xx, no connection, a full disk)
+# are tried again after 1, 2, 4 … minutes, at most 6 hours apart, each wait ±20 % so that many
+# e-mails failing together do not come back together; after about two days the e-mail is given up.
+RETRY_FIRST = dt.timedelta(minutes=1)
+RETRY_LONGEST = dt.timedelta(hours=6)
+RETRY_FOR = dt.timedelta(days=2)
+RETRY_JITTER = 0.2
+
+
+def retry_delay(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt."""
+    base: dt.timedelta = min(RETRY_FIRST * 2 ** min(attempts - 1, 20), RETRY_LONGEST)
+    return base * (1 - RETRY_JITTER + 2 * RETRY_JITTER * rng())
+
+
+def retry_schedule(rng: Callable[[], float] = lambda: 0.5) -> list[dt.timedelta]:
+    """When each attempt of an e-mail that keeps failing is made, counted from the first one."""
+    at, schedule, attempts = dt.timedelta(0), [dt.timedelta(0)], 1
+    while (at := at + retry_delay(attempts, rng)) <= RETRY_FOR:
+        schedule.append(at)
+        attempts += 1
+    return schedule
+
+
+MAX_ATTEMPTS = len(retry_schedule())
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A mail server's 5xx refusal of this message (its sender, a recipient, its content) will be
+    the same next time; a 4xx, a refused login or connection, or a local error may pass."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return False
+
+
 _CLAIM = (
     update(outbox_t)
     .where(
         outbox_t.c.sent_at.is_(None),
-        outbox_t.c.attempts < MAX_ATTEMPTS,
+        outbox_t.c.given_up_at.is_(None),
+        or_(outbox_t.c.next_attempt_at.is_(None), outbox_t.c.next_attempt_at <= bindparam("now")),
         or_(outbox_t.c.claimed_at.is_(None), outbox_t.c.claimed_at < bindparam("stale_before")),
     )
     .values(claimed_at=bindparam("now"), attempts=outbox_t.c.attempts + 1)
-    .returning(outbox_t.c.id, outbox_t.c.recipient, outbox_t.c.subject, outbox_t.c.body, outbox_t.c.order_id)
+    .returning(
+        outbox_t.c.id,
+        outbox_t.c.kind,
+        outbox_t.c.recipient,
+        outbox_t.c.subject,
+        outbox_t.c.body,
+        outbox_t.c.order_id,
+        outbox_t.c.created_at,
+        outbox_t.c.attempts,
+        outbox_t.c.message_key,
+    )
 )
-_SENT = update(outbox_t).where(outbox_t.c.id == bindparam("email")).values(sent_at=bindparam("now"), last_error=None)
+_SENT = (
+    update(outbox_t)
+    .where(outbox_t.c.id == bindparam("email"))
+    .values(sent_at=bindparam("now"), last_error=None, next_attempt_at=None)
+)
 _FAILED = (
-    update(outbox_t).where(outbox_t.c.id == bindparam("email")).values(claimed_at=None, last_error=bindparam("error"))
+    update(outbox_t)
+    .where(outbox_t.c.id == bindparam("email"))
+    .values(
+        claimed_at=None,
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        given_up_at=bindparam("given_up_at"),
+    )
 )
+_SEND_AGAIN = (
+    update(outbox_t)
+    .where(
+        outbox_t.c.id == bindparam("email"),
+        outbox_t.c.order_id == bindparam("order"),
+        outbox_t.c.sent_at.is_(None),
+        outbox_t.c.given_up_at.is_not(None),
+    )
+    .values(given_up_at=None, next_attempt_at=None, claimed_at=None, attempts=0)
+)
+
+
+async def send_again(database: Database, order_id: int, email_id: int, actor: str) -> bool:
+    """The owner has mended what stopped an e-mail (the address, the mail settings): it is queued
+    again with a fresh round of attempts. False if it was not given up (sent meanwhile, or unknown)."""
+    async with database.write() as connection:
+        changed = (await connection.execute(_SEND_AGAIN, {"email": email_id, "order": order_id})).rowcount
+        if changed:
+            await record_event(connection, order_id, "email_send_again", Source.BACK_OFFICE, actor=actor)
+    return bool(changed)
 
 
 class OutboxSender:
@@ -250,38 +334,67 @@ class OutboxSender:
         self.outbox_dir = outbox_dir
         self.smtp_url = smtp_url
         self.interval_s = interval_s
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
     def periodic(self) -> Periodic:
         return Periodic("outbox", self.send_due, self.interval_s)
 
     async def send_due(self) -> int:
+        """Sends the e-mails that are due; the number sent (failures wait for their next attempt)."""
         now = dt.datetime.now(dt.UTC)
         async with self.database.write() as connection:
             claimed = (await connection.execute(_CLAIM, {"now": now, "stale_before": now - CLAIM_AGAIN_AFTER})).all()
+        sent = 0
         for email in claimed:
-            message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = (
-                self.sender,
-                email.recipient or self.owner,
-                email.subject,
-            )
-            message["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
-            message.set_content(email.body)
+            message = self.message(email)
             try:
                 name = f"order-{email.order_id}-{email.id}" if email.order_id else f"email-{email.id}"
                 await asyncio.to_thread(self._deliver, message, name)
-            except (OSError, smtplib.SMTPException) as error:
-                async with self.database.write() as connection:
-                    await connection.execute(_FAILED, {"email": email.id, "error": str(error)[:500]})
+            except Exception as error:
+                await self._failed(email, error)
                 continue
             async with self.database.write() as connection:
                 await connection.execute(_SENT, {"email": email.id, "now": dt.datetime.now(dt.UTC)})
-        return len(claimed)
+            sent += 1
+        return sent
+
+    def message(self, email: Row[Any]) -> EmailMessage:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            self.sender,
+            email.recipient or self.owner,
+            email.subject,
+        )
+        key = email.message_key or f"outbox-{email.id}-{int(email.created_at.timestamp())}"
+        message["Message-ID"] = f"<{key}@{self.domain}>"
+        message.set_content(email.body)
+        return message
+
+    async def _failed(self, email: Row[Any], error: Exception) -> None:
+        now = dt.datetime.now(dt.UTC)
+        reason = f"{type(error).__name__}: {error}"[:500]
+        next_at = now + retry_delay(email.attempts)
+        if is_permanent(error) or email.attempts >= MAX_ATTEMPTS:
+            logger.error(
+                "e-mail %d (%s) given up after %d attempt(s): %s", email.id, email.kind, email.attempts, reason
+            )
+            values = {"next_attempt_at": None, "given_up_at": now}
+        else:
+            logger.warning(
+                "e-mail %d (%s) not sent, attempt %d, next at %s: %s",
+                email.id,
+                email.kind,
+                email.attempts,
+                f"{next_at:%Y-%m-%d %H:%M:%S}Z",
+                reason,
+            )
+            values = {"next_attempt_at": next_at, "given_up_at": None}
+        async with self.database.write() as connection:
+            await connection.execute(_FAILED, {"email": email.id, "error": reason, **values})
 
     def _deliver(self, message: EmailMessage, name: str) -> None:
         if not self.smtp_url:
-            self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            (self.outbox_dir / f"{name}.eml").write_bytes(bytes(message))
+            write_atomically(self.outbox_dir, f"{name}.eml", bytes(message))
             return
         parts = urlsplit(self.smtp_url)
         smtp_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
@@ -293,3 +406,19 @@ class OutboxSender:
             if parts.username:
                 smtp.login(unquote(parts.username), unquote(parts.password or ""))
             smtp.send_message(message)
+
+
+def write_atomically(directory: Path, name: str, data: bytes) -> None:
+    """The file appears whole or not at all: written beside it under a temporary name, flushed to
+    the disk, then renamed (a rename within one folder is atomic)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / f".{name}.{os.getpid()}.tmp"
+    try:
+        with temporary.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, directory / name)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -215,6 +215,13 @@ class OutboxEmail(BigIntBase):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # After a temporary failure the next attempt waits (exponential back-off); after a permanent one,
+    # or two days of temporary ones, the e-mail is given up and waits for the owner.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    given_up_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # The left part of the Message-ID, the same on every attempt, so a mail server or the customer's
+    # mail program can tell a repeat (a worker that stopped after sending, before recording it).
+    message_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class StockAlert(BigIntBase):

@@ -38,6 +38,7 @@ class TimelineEntry:
     source: str
     actor: str | None
     detail: str
+    email_id: int | None = None  # an e-mail given up, which the owner may send again
 
 
 async def record_event(
@@ -69,12 +70,14 @@ _EVENTS = (
 )
 _EMAILS = (
     select(
+        outbox_t.c.id,
         outbox_t.c.kind,
         outbox_t.c.recipient,
         outbox_t.c.created_at,
         outbox_t.c.sent_at,
         outbox_t.c.attempts,
         outbox_t.c.last_error,
+        outbox_t.c.given_up_at,
     )
     .where(outbox_t.c.order_id == bindparam("order"))
     .order_by(outbox_t.c.id)
@@ -95,11 +98,12 @@ async def read_timeline(database: Database, order_id: int, owner_address: str) -
         elif email.last_error:
             entries.append(
                 TimelineEntry(
-                    email.created_at,
-                    "email_failed",
+                    email.given_up_at or email.created_at,
+                    "email_given_up" if email.given_up_at else "email_failed",
                     Source.OUTBOX,
                     None,
                     f"{email.kind} to {to}: {email.attempts} attempt(s), last error: {email.last_error}",
+                    email_id=email.id if email.given_up_at else None,
                 )
             )
     entries.sort(key=lambda entry: entry.at)

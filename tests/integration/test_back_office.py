@@ -365,6 +365,35 @@ def test_an_unpaid_order_cannot_be_shipped_and_a_shipped_one_cannot_be_cancelled
     assert order_status(shop_settings, shipped.id) == "paid"
 
 
+def test_an_e_mail_the_mail_server_refused_can_be_sent_again_from_the_order(app_client, shop_settings, stripe_sandbox):
+    order = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    execute(
+        shop_settings.database_url,
+        "UPDATE outbox_email SET attempts = 1, last_error = :error, given_up_at = CURRENT_TIMESTAMP"
+        " WHERE order_id = :order AND kind = 'order_paid'",
+        error="SMTPRecipientsRefused: 550 5.1.1 No such user here",
+        order=order.id,
+    )
+    ((email_id,),) = query(shop_settings.database_url, "SELECT id FROM outbox_email WHERE kind = 'order_paid'")
+    sign_in(app_client, STAFF)
+    page = app_client.get(f"/admin/orders/{order.number}")
+    assert "E-mail not sent" in text_of(page.text)
+    assert "550 5.1.1 No such user here" in text_of(page.text)
+    assert f"/emails/{email_id}/send-again" in page.text
+    assert post(app_client, f"/admin/orders/{order.number}/emails/{email_id}/send-again").status_code == 303
+    assert query(
+        shop_settings.database_url,
+        "SELECT attempts, given_up_at IS NULL, next_attempt_at IS NULL FROM outbox_email WHERE id = :id",
+        id=email_id,
+    ) == [(0, True, True)]
+    again = app_client.get(f"/admin/orders/{order.number}")
+    assert "E-mail to be sent again" in text_of(again.text)
+    # twice, or for another order's e-mail: refused, nothing changed
+    assert post(app_client, f"/admin/orders/{order.number}/emails/{email_id}/send-again").status_code == 409
+    other = paid(shop_settings, stripe_sandbox, ("MUG", 1))
+    assert post(app_client, f"/admin/orders/{other.number}/emails/{email_id}/send-again").status_code == 409
+
+
 # --- cancelling --------------------------------------------------------------------------------------------
 
 
