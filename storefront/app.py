@@ -17,7 +17,6 @@ from litestar.datastructures import CacheControlHeader, State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.logging import LoggingConfig
-from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
@@ -57,7 +56,7 @@ from storefront.orders.stock_alerts import notify_back_in_stock
 from storefront.payments.gateway import StripeGateway
 from storefront.payments.routes import stripe_webhook
 from storefront.periodic import Periodic
-from storefront.security_headers import SecurityHeadersMiddleware, security_headers
+from storefront.security_headers import add_security_headers, security_headers
 from storefront.settings import LANGUAGES, ROOT, Settings
 from storefront.shipping import COUNTRIES, shipping_method
 from storefront.shop import Shop, provide_shop
@@ -299,7 +298,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/(assets|media)/"),
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
         before_request=_choose_language,
-        middleware=[DefineMiddleware(SecurityHeadersMiddleware, headers=security_headers(settings))],
+        before_send=[add_security_headers(security_headers(settings))],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=LoggingConfig(
             log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}

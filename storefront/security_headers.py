@@ -1,6 +1,6 @@
 """The security headers every response of the shop carries: a Content-Security-Policy that allows
 only the shop's own origin plus Stripe.js and Stripe's API, no sniffing, no framing, and HSTS in
-production. Added by a small ASGI middleware from the app's own settings, so two apps with
+production. Added by a hook on each app's own sends, from that app's settings, so two apps with
 different settings in one process (as in the tests) never share them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from storefront.settings import Settings
 
@@ -64,25 +64,17 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode()) for name, value in headers.items()]
 
 
-class SecurityHeadersMiddleware:
-    """Adds `headers` to each HTTP response that does not set them itself (a page may choose a
-    stricter Referrer-Policy, for example)."""
+def add_security_headers(headers: list[tuple[bytes, bytes]]) -> BeforeMessageSendHookHandler:
+    """A hook on every message the app sends, so that every response carries `headers`: pages,
+    assets, and the errors Litestar answers before any route or middleware runs (no such page,
+    method not allowed, a refused CSRF token, a body too large). A response that sets one of them
+    itself keeps its own (a page may choose a stricter Referrer-Policy, for example)."""
 
-    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
-        self.headers = headers
+    async def hook(message: Message, scope: Scope) -> None:
+        if scope["type"] == ScopeType.HTTP and message["type"] == "http.response.start":
+            given: list[Any] = list(message.get("headers", []))
+            present = {bytes(name).lower() for name, _value in given}
+            given.extend(header for header in headers if header[0] not in present)
+            message["headers"] = given
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                given: list[Any] = list(message.get("headers", []))
-                present = {bytes(name).lower() for name, _value in given}
-                given.extend(header for header in self.headers if header[0] not in present)
-                message["headers"] = given
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return hook

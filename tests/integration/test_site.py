@@ -12,7 +12,7 @@ from storefront.security_headers import content_security_policy
 from storefront.settings import Settings
 from tests.support.db import count, migrate, variant_id
 from tests.support.factories import fill_cart, place
-from tests.support.http import HTMX, form
+from tests.support.http import HTMX, csrf, form
 from tests.support.logs import errors_in
 
 
@@ -108,6 +108,56 @@ def test_every_page_sends_the_security_headers(client):
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "same-origin"
     assert "strict-transport-security" not in headers  # only in production, behind TLS
+
+
+def test_every_status_the_shop_answers_carries_the_security_headers(settings):
+    """Pages, assets and every error, including those Litestar answers before any route runs."""
+    from litestar import get
+
+    app = create_app(settings)
+
+    @get("/boom", sync_to_thread=False)
+    def boom() -> str:
+        raise RuntimeError("a fault in a page")
+
+    app.register(boom)
+    variant = variant_id(settings, "MUG")
+    with TestClient(app=app) as client:
+        css = client.get("/en/").text.split('rel="stylesheet" href="')[1].split('"')[0]
+        etag = client.get(css).headers["etag"]
+        answers = {
+            200: client.get("/en/products/socks"),
+            201: None,  # the shop answers no POST with 201: forms redirect (303) or show the page
+            303: client.post(
+                "/en/cart/lines", data=form(client, variant_id=variant, quantity=1), follow_redirects=False
+            ),
+            304: client.get(css, headers={"If-None-Match": etag}),
+            400: client.post("/en/cart/lines/99999999999999999999/delete", data=form(client)),
+            401: client.get("/admin/orders", headers=HTMX),
+            403: client.post("/en/cart/lines", data={"variant_id": variant, "quantity": 1}),
+            404: client.get("/no-such-page"),
+            405: client.delete("/en/"),
+            413: client.post(
+                "/en/cart/lines",
+                content=b"x" * (11 * 1024 * 1024),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": csrf(client)},
+            ),
+            422: client.post("/en/checkout", data=form(client, email="not an address")),
+            500: client.get("/boom"),
+        }
+        answers["asset"] = client.get(css)
+        answers["HEAD"] = client.head("/en/")
+    with TestClient(
+        app=create_app(Settings(database_url=f"sqlite:///{settings.media_dir}/none/x.sqlite", secret_key="k" * 40))
+    ) as down:
+        answers[503] = down.get("/en/")
+    for status, response in answers.items():
+        if response is None:
+            continue
+        if isinstance(status, int):
+            assert response.status_code == status, (status, response.text[:300])
+        for header in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+            assert header in response.headers, (status, header)
 
 
 def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client):
