@@ -17,6 +17,8 @@ from litestar.datastructures import CacheControlHeader, State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
 from litestar.logging import LoggingConfig
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
@@ -228,6 +230,15 @@ async def healthz(shop: NamedDependency[Shop]) -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "ok"}, headers={"Cache-Control": "no-store"})
 
 
+class TokenCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, except that a token with characters beyond ASCII is refused like any
+    other wrong token (403) instead of failing inside `secrets.compare_digest`, which takes only
+    ASCII strings."""
+
+    def _decode_csrf_token(self, token: str) -> str | None:
+        return super()._decode_csrf_token(token) if token.isascii() else None
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     install_redaction()
@@ -288,17 +299,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(
             directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine, engine_callback=_configure_templates(shop.assets)
         ),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            exclude=["/healthz", "/assets/", "/media/"],
-        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/(assets|media)/"),
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
         before_request=_choose_language,
         before_send=[add_security_headers(security_headers(settings))],
+        middleware=[
+            DefineMiddleware(
+                TokenCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    cookie_samesite="lax",
+                    exclude=["/healthz", "/assets/", "/media/"],
+                ),
+            )
+        ],
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=LoggingConfig(
             log_exceptions="never", loggers={"storefront": {"level": "INFO", "propagate": True}}

@@ -580,7 +580,7 @@ def test_an_email_that_could_not_be_sent_needs_attention(app_client, shop_settin
     listed = text_of(app_client.get("/admin/orders?tab=attention").text)
     assert "Needs attention 1" in listed and order.number in listed
     page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
-    assert "E-mail failed outbox · order_paid to anna@example.ch: 3 attempt(s), last error: 451 greylisted" in page
+    assert "E-mail failed, tried again later outbox · order_paid to anna@example.ch: 3 attempt(s), last error: 451 greylisted" in page
 
 
 def test_money_paid_twice_is_refunded_with_one_button(app_client, shop_settings, stripe_sandbox):

@@ -200,7 +200,11 @@ def test_a_price_or_total_sent_by_the_browser_is_ignored(client, settings):
 
 
 @pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "plain"])
-@pytest.mark.parametrize("token", [None, "forged"])
+@pytest.mark.parametrize(
+    "token",
+    [None, "forged", "a" * 64 + "é" * 64, "€" * 80],  # beyond ASCII after a token's 64 characters, or all
+    ids=["none", "forged", "non-ascii-tail", "non-ascii"],
+)
 def test_without_the_csrf_token_nothing_changes(client, settings, server_errors, headers, token):
     csrf(client)
     data = {"variant_id": str(variant_id(settings, "MUG")), "quantity": "1"}
