@@ -7,6 +7,7 @@ checkout, the order pages, the webhook and the reconciler all come here."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from storefront.orders.provider import (
     PaymentProvider,
     PaymentRequest,
     PaymentUnavailable,
+    order_reference,
 )
 from storefront.orders.stock import release_stock, reserve_again
 from storefront.orders.timeline import Source, record_event
@@ -56,6 +58,7 @@ class Applied:
     status: OrderStatus
     changed: bool
     note: str = ""
+    order_id: int | None = None
 
 
 async def cancel_unpaid(
@@ -193,13 +196,34 @@ async def apply_payment_state(database: Database, intent: IntentState, source: S
         return await apply_in_transaction(connection, intent, source)
 
 
+class UnknownPayment(LookupError):
+    """A payment that is neither in the shop's records nor proven to be for one of its orders."""
+
+
+async def _order_of(connection: DbConnection, intent: IntentState) -> Row[Any] | None:
+    """The order a payment belongs to, locked: the one the shop recorded it for; for a payment it
+    has no record of (created just before a worker stopped), the order its metadata names, if the
+    metadata also carries that order's reference, which only this database can produce. Never the
+    metadata's order id alone: another shop on the same Stripe account has orders with the same ids."""
+    recorded = await connection.scalar(_ORDER_OF_PAYMENT, {"intent": intent.id})
+    if recorded is not None:
+        return (await connection.execute(_LOCK_ORDER, {"order": recorded})).one_or_none()
+    if intent.order_id is None or not intent.order_ref:
+        return None
+    order = (await connection.execute(_LOCK_ORDER, {"order": intent.order_id})).one_or_none()
+    if order is None or not hmac.compare_digest(
+        intent.order_ref.encode(), order_reference(order.public_token).encode()
+    ):
+        return None
+    return order
+
+
 async def apply_in_transaction(connection: DbConnection, intent: IntentState, source: Source) -> Applied:
     """`apply_payment_state` inside a transaction the caller holds (the webhook records its event id in it)."""
     now = dt.datetime.now(dt.UTC)
-    order_id = await connection.scalar(_ORDER_OF_PAYMENT, {"intent": intent.id}) or intent.order_id
-    order = (await connection.execute(_LOCK_ORDER, {"order": order_id})).one_or_none() if order_id else None
+    order = await _order_of(connection, intent)
     if order is None:
-        raise LookupError(f"payment {intent.id} names no order of this shop")
+        raise UnknownPayment(f"payment {intent.id} is not one of this shop's payments")
     current = OrderStatus(order.status)
     if intent.amount != order.total or intent.currency != order.currency:
         logger.error(
@@ -211,7 +235,7 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState, so
             order.total,
             order.currency,
         )
-        return Applied(current, changed=False, note="amount or currency mismatch")
+        return Applied(current, changed=False, note="amount or currency mismatch", order_id=order.id)
     payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none()
     if payment is None:
         # A payment the shop did not record: created before a worker stopped, or TWINT paid twice.
@@ -247,7 +271,7 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState, so
     if order_target is not None and order_target != current:
         if order_target not in TRANSITIONS[current]:
             logger.info("order %s: %s after %s ignored (state only moves forward)", order.number, order_target, current)
-            return Applied(current, changed=changed, note=f"{current} does not go to {order_target}")
+            return Applied(current, changed=changed, note=f"{current} does not go to {order_target}", order_id=order.id)
         if order_target == OrderStatus.CANCELLED:
             await release_stock(connection, order.id)
         if order_target == OrderStatus.PAID:
@@ -257,8 +281,8 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState, so
             await queue_owner_notice(connection, order)
         await _set_order_status(connection, order.id, order_target, now)
         await record_event(connection, order.id, "status", source, detail=f"{current} → {order_target}")
-        return Applied(order_target, changed=True, note=note)
-    return Applied(current, changed=changed, note=note)
+        return Applied(order_target, changed=True, note=note, order_id=order.id)
+    return Applied(current, changed=changed, note=note, order_id=order.id)
 
 
 async def _decide(

@@ -3,6 +3,7 @@ adapter (`storefront.payments`) implements it; the lifecycle never imports Strip
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -17,6 +18,14 @@ class PaymentMovedOn(PaymentUnavailable):
     """The provider refused a change because the payment is no longer in a state that allows it."""
 
 
+def order_reference(public_token: str) -> str:
+    """What a payment's metadata carries besides the order's id, so that a payment the shop has no
+    record of (its worker stopped before recording it) is accepted only if this database asked for
+    it: derived from the order's secret token, which never leaves the shop, so another shop or
+    database on the same Stripe account, with the same order ids, cannot produce it."""
+    return hashlib.sha256(f"storefront-order:{public_token}".encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
     """The one payment the provider is asked to prepare for an order: the amount is the order's."""
@@ -27,6 +36,10 @@ class PaymentRequest:
     total: int
     email: str
     attempt: int
+
+    @property
+    def order_ref(self) -> str:
+        return order_reference(self.public_token)
 
     @property
     def idempotency_key(self) -> str:
@@ -44,6 +57,7 @@ class IntentState:
     amount: int
     currency: str
     order_id: int | None  # the order the payment says it is for (its metadata)
+    order_ref: str | None = None  # and the proof that this shop asked for it (`order_reference`)
     cancellable: bool = False  # still waiting for the customer, so it may be called off
     error_code: str | None = None
     error_message: str | None = None

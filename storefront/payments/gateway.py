@@ -6,6 +6,7 @@ PaymentIntent" and "Retries and timeouts"). It answers in the lifecycle's words 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import stripe
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams
@@ -30,14 +31,22 @@ MAX_NETWORK_RETRIES = 2  # StripeClient retries nothing unless told
 _CANCELLABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"})
 
 
-def intent_params(request: PaymentRequest, environment: str) -> PaymentIntentCreateParams:
+def intent_params(request: PaymentRequest, environment: str, shop: str) -> PaymentIntentCreateParams:
     """The amount comes from the order in the database, never from the browser. On Stripe's
-    current API version TWINT is chosen with `allowed_payment_method_types`."""
+    current API version TWINT is chosen with `allowed_payment_method_types`. The metadata names
+    the shop (its address, for people reading Stripe's dashboard) and the order with a reference
+    only this database can produce (webhooks for payments the shop has no record of need it)."""
     return {
         "amount": request.total,
         "currency": twint.CURRENCY,
         "allowed_payment_method_types": ["twint"],
-        "metadata": {"order_id": str(request.order_id), "order_number": request.number, "environment": environment},
+        "metadata": {
+            "order_id": str(request.order_id),
+            "order_number": request.number,
+            "order_ref": request.order_ref,
+            "shop": shop,
+            "environment": environment,
+        },
         "description": f"Order {request.number}",
         "receipt_email": request.email,
     }
@@ -56,14 +65,17 @@ def intent_state(intent: stripe.PaymentIntent) -> IntentState:
         status = PaymentStatus.FAILED
     else:
         status = PaymentStatus.PENDING
-    order_id = str((data.get("metadata") or {}).get("order_id", ""))
+    metadata = data.get("metadata") or {}
+    order_id = str(metadata.get("order_id", ""))
+    order_ref = metadata.get("order_ref")
     message = (error.get("message") or "") if error else ""
     return IntentState(
         id=intent.id,
         status=status,
         amount=intent.amount,
         currency=intent.currency,
-        order_id=int(order_id) if order_id.isdigit() else None,
+        order_id=int(order_id) if order_id.isdigit() and len(order_id) < 19 else None,
+        order_ref=order_ref if isinstance(order_ref, str) else None,
         cancellable=intent.status in _CANCELLABLE,
         error_code=(error.get("code") or error.get("type")) if error else None,
         error_message=message[:500] or None,
@@ -109,6 +121,7 @@ class StripeGateway:
 
     def __init__(self, settings: Settings) -> None:
         self.environment = settings.env
+        self.shop = urlsplit(settings.base_url).netloc or settings.base_url
         self.client = stripe.StripeClient(
             settings.stripe_secret_key or "",
             base_addresses={"api": settings.stripe_api_base},
@@ -121,7 +134,7 @@ class StripeGateway:
         self._refuse_without_key()
         try:
             intent = await self.client.v1.payment_intents.create_async(
-                params=intent_params(request, self.environment),
+                params=intent_params(request, self.environment, self.shop),
                 options={"idempotency_key": request.idempotency_key},
             )
         except stripe.StripeError as error:

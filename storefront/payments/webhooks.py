@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import stripe
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from storefront.db import Database
-from storefront.orders.lifecycle import apply_in_transaction
+from storefront.orders.lifecycle import UnknownPayment, apply_in_transaction
 from storefront.orders.provider import PaymentUnavailable
 from storefront.orders.refunds import apply_refund_in_transaction
 from storefront.orders.timeline import Source
@@ -88,26 +89,46 @@ async def handle_stripe_event(
         logger.warning("webhook %s refused: its PaymentIntent lacks fields the shop reads", event.id)
         return WebhookAnswer(400, "malformed event")
     metadata = intent.to_dict().get("metadata") or {}
-    if metadata.get("environment") not in (None, environment) or state.order_id is None:
+    if metadata.get("environment") not in (None, environment):
+        logger.warning(
+            "webhook %s %s: PaymentIntent %s belongs to the %s environment; ignored",
+            event.id,
+            event.type,
+            state.id,
+            str(metadata.get("environment"))[:20],
+        )
         return WebhookAnswer(200, "not a payment of this shop")
     try:
         async with database.write() as connection:
             recorded = await connection.execute(
                 _record_event(database).values(
-                    event_id=event.id, type=event.type, order_id=state.order_id, received_at=dt.datetime.now(dt.UTC)
+                    event_id=event.id, type=event.type, order_id=None, received_at=dt.datetime.now(dt.UTC)
                 )
             )
             if recorded.rowcount == 0:
                 return WebhookAnswer(200, "already processed")
             applied = await apply_in_transaction(connection, state, Source.WEBHOOK)
+            # the order the shop's records name, not the metadata's
+            await connection.execute(
+                update(event_t).where(event_t.c.event_id == event.id).values(order_id=applied.order_id)
+            )
+    except UnknownPayment:
+        # Another shop or database on the same Stripe account: answered, so Stripe stops sending it.
+        logger.warning(
+            "webhook %s %s: PaymentIntent %s is not one of this shop's payments; ignored",
+            event.id,
+            event.type,
+            state.id,
+        )
+        return WebhookAnswer(200, "not a payment of this shop")
     except Exception:
-        logger.exception("webhook %s for order %s could not be applied; Stripe will retry", event.id, state.order_id)
+        logger.exception("webhook %s for %s could not be applied; Stripe will retry", event.id, state.id)
         return WebhookAnswer(500, "not applied, retry later")
     logger.info(
         "webhook %s %s: order %s %s%s",
         event.id,
         event.type,
-        state.order_id,
+        applied.order_id,
         applied.status,
         f" ({applied.note})" if applied.note else "",
     )

@@ -28,6 +28,7 @@ from storefront.app import create_app
 from storefront.db import Database
 from storefront.i18n import LANGUAGE_COOKIE
 from storefront.orders.lifecycle import apply_payment_state, start_payment
+from storefront.orders.provider import order_reference
 from storefront.orders.timeline import Source
 from storefront.payments.gateway import StripeGateway
 from storefront.sandbox.app import create_sandbox_app
@@ -404,6 +405,13 @@ def test_cancelling_an_unpaid_order_calls_off_its_payment_and_gives_the_stock_ba
     order = place(shop_settings, fill_cart(shop_settings, ("MUG", 3)))
     with_database(shop_settings, lambda db, _c: start_payment(db, StripeGateway(shop_settings), order.id))
     intent_id = payments(shop_settings, order.id)[0][0]
+    assert stripe_sandbox.account.retrieve("payment_intent", intent_id)["metadata"] == {
+        "order_id": str(order.id),
+        "order_number": order.number,
+        "order_ref": order_reference(order.public_token),  # the token itself never goes to Stripe
+        "shop": "127.0.0.1:8000",  # the shop's address, for whoever reads Stripe's dashboard
+        "environment": "development",
+    }
     assert stock(shop_settings, "MUG") == before - 3
     sign_in(app_client, STAFF)
     assert post(app_client, f"/admin/orders/{order.number}/cancel").status_code == 303
@@ -580,7 +588,10 @@ def test_an_email_that_could_not_be_sent_needs_attention(app_client, shop_settin
     listed = text_of(app_client.get("/admin/orders?tab=attention").text)
     assert "Needs attention 1" in listed and order.number in listed
     page = text_of(app_client.get(f"/admin/orders/{order.number}").text)
-    assert "E-mail failed, tried again later outbox · order_paid to anna@example.ch: 3 attempt(s), last error: 451 greylisted" in page
+    assert (
+        "E-mail failed, tried again later outbox · order_paid to anna@example.ch: 3 attempt(s),"
+        " last error: 451 greylisted" in page
+    )
 
 
 def test_money_paid_twice_is_refunded_with_one_button(app_client, shop_settings, stripe_sandbox):
@@ -592,7 +603,11 @@ def test_money_paid_twice_is_refunded_with_one_button(app_client, shop_settings,
             "amount": str(order.total),
             "currency": "chf",
             "allowed_payment_method_types": ["twint"],
-            "metadata": {"order_id": str(order.id), "environment": "development"},
+            "metadata": {
+                "order_id": str(order.id),
+                "order_ref": order_reference(order.public_token),
+                "environment": "development",
+            },
         },
         Call("req_second"),
     )

@@ -3,6 +3,7 @@ what could not be applied."""
 
 import asyncio
 import json
+import logging
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from storefront.db import Database
 from storefront.payments.gateway import StripeGateway
 from storefront.payments.webhooks import handle_stripe_event
 from storefront.sandbox.webhooks import signature_header
-from tests.support.db import cart_lines, count, order_status, stock
+from tests.support.db import cart_lines, count, order_status, payments, stock
 from tests.support.factories import waiting_order
 from tests.support.logs import errors_in
 from tests.support.sandbox import WEBHOOK_SECRET
@@ -139,17 +140,40 @@ def test_a_signed_but_malformed_event_is_a_400_and_changes_nothing(client, setti
     assert errors_in(server_errors) == []
 
 
-def test_an_event_for_an_order_that_cannot_be_found_is_answered_500_so_stripe_retries(client, settings):
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"order_id": "999999", "environment": "development"},  # another database's order
+        {"order_id": "{order}", "environment": "development"},  # an order of ours by id, nothing more
+        {"order_id": "{order}", "order_ref": "0" * 32, "environment": "development"},  # a guessed reference
+        {"order_id": "99999999999999999999999", "environment": "development"},
+    ],
+    ids=["unknown-order", "our-order-id-only", "wrong-reference", "huge-id"],
+)
+def test_an_event_for_a_payment_this_shop_did_not_make_is_acknowledged_logged_and_ignored(
+    client, settings, caplog, metadata
+):
+    """Several shops or databases may share one Stripe account: an intent the shop has no record
+    of counts only with the order's reference, which another shop cannot produce. Answered 200, so
+    Stripe does not retry for days and disable the endpoint."""
     order = waiting_order(settings, ("MUG", 1))
-    missing = event(
-        order,
-        "payment_intent.succeeded",
-        "succeeded",
-        id="pi_of_another_database",
-        metadata={"order_id": "999999", "environment": "development"},
-    )
-    assert deliver(client, missing, WEBHOOK_SECRET).status_code == 500
-    assert processed(settings) == 0  # recorded only with its effect
+    metadata = {key: value.replace("{order}", str(order.id)) for key, value in metadata.items()}
+    foreign = event(order, "payment_intent.succeeded", "succeeded", id="pi_of_another_shop", metadata=metadata)
+    with caplog.at_level(logging.WARNING, logger="storefront.payments"):
+        assert deliver(client, foreign, WEBHOOK_SECRET).status_code == 200
+    assert order_status(settings, order.id) == "pending_payment"
+    assert [row[0] for row in payments(settings, order.id)] == [f"pi_for_{order.id}"]  # nothing marked to refund
+    assert processed(settings) == 0
+    assert any("pi_of_another_shop" in r.getMessage() and "ignored" in r.getMessage() for r in caplog.records)
+    assert errors_in(caplog.records) == []
+
+
+def test_a_payment_the_shop_made_but_never_recorded_is_taken_with_its_reference(client, settings):
+    """The worker stopped after Stripe created the intent, before the shop wrote it down."""
+    order = waiting_order(settings, ("MUG", 1))
+    unrecorded = event(order, "payment_intent.succeeded", "succeeded", id=f"pi_unrecorded_{order.id}")
+    assert deliver(client, unrecorded, WEBHOOK_SECRET).status_code == 200
+    assert order_status(settings, order.id) == "paid"
 
 
 def test_the_webhook_needs_no_csrf_token(client, settings):

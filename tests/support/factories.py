@@ -12,7 +12,7 @@ from storefront.db import Database
 from storefront.orders.lifecycle import Applied, apply_payment_state, record_payment
 from storefront.orders.models import PaymentStatus
 from storefront.orders.placing import Customer, PlacedOrder, place_order
-from storefront.orders.provider import IntentState
+from storefront.orders.provider import IntentState, order_reference
 from storefront.orders.timeline import Source
 from storefront.settings import Settings
 from storefront.shipping import shipping_method
@@ -58,6 +58,7 @@ def intent(order: PlacedOrder, status: PaymentStatus | str, **changes: Any) -> I
         "amount": order.total,
         "currency": "chf",
         "order_id": order.id,
+        "order_ref": order_reference(order.public_token),
         "client_secret": f"pi_for_{order.id}_secret_{order.public_token[:8]}",
     }
     return IntentState(**(values | changes))

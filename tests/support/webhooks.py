@@ -10,6 +10,7 @@ from httpx import Response
 from litestar.testing import TestClient
 
 from storefront.orders.placing import PlacedOrder
+from storefront.orders.provider import order_reference
 from storefront.sandbox.webhooks import signature_header
 
 
@@ -34,7 +35,11 @@ def event(
                 "currency": "chf",
                 "status": status,
                 "last_payment_error": None,
-                "metadata": {"order_id": str(order.id), "environment": "development"},
+                "metadata": {
+                    "order_id": str(order.id),
+                    "order_ref": order_reference(order.public_token),
+                    "environment": "development",
+                },
                 **intent,
             }
         },
