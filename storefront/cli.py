@@ -180,8 +180,18 @@ class StorefrontCLIPlugin(CLIPluginProtocol):
 
         @demo.command(name="load", help="Load the demo catalogue into an empty shop (never overwrites).")
         def load_demo(app: Litestar) -> None:
-            if not asyncio.run(catalog_is_empty(app)):
+            async def load() -> list[str] | None:
+                # One event loop for the whole command: asyncpg's pooled connections belong to the
+                # loop that opened them, so a second asyncio.run could not use them.
+                try:
+                    if not await catalog_is_empty(app):
+                        return None
+                    return await import_catalog(app, DEMO_CATALOG.read_bytes())
+                finally:
+                    await app.state.shop_alchemy.get_engine().dispose()
+
+            report = asyncio.run(load())
+            if report is None:
                 click.echo("demo catalogue: the shop already has products; left as they are")
                 return
-            report = asyncio.run(import_catalog(app, DEMO_CATALOG.read_bytes()))
             click.echo(f"demo catalogue: loaded ({sum('created product' in line for line in report)} products)")
