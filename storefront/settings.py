@@ -111,6 +111,8 @@ class Settings:
         )
         if production:
             settings.refuse_insecure_production()
+        else:
+            settings.refuse_live_keys_outside_production()
         return settings
 
     def refuse_insecure_production(self) -> None:
@@ -135,6 +137,28 @@ class Settings:
         for name, url in (("STRIPE_API_BASE", self.stripe_api_base), ("STRIPE_JS_URL", self.stripe_js_url)):
             if not url.startswith("https://"):
                 raise SettingsError(f"{name}: must be an https:// address when STOREFRONT_ENV=production")
+        if self.database_url.startswith("sqlite"):
+            raise SettingsError(
+                "STOREFRONT_DATABASE_URL: production needs PostgreSQL (postgresql://…); SQLite is for one laptop"
+            )
+        if not self.smtp_url:
+            raise SettingsError(
+                "STOREFRONT_SMTP_URL: required when STOREFRONT_ENV=production, or order confirmations "
+                "are only written to files on the server"
+            )
+
+    def refuse_live_keys_outside_production(self) -> None:
+        """Real money only with production's protections (secure cookies, HSTS, the checks above)."""
+        live = (
+            ("STRIPE_SECRET_KEY", self.stripe_secret_key, ("sk_live_", "rk_live_")),
+            ("STRIPE_PUBLISHABLE_KEY", self.stripe_publishable_key, ("pk_live_",)),
+        )
+        for name, key, prefixes in live:
+            if key and key.startswith(prefixes):
+                raise SettingsError(
+                    f"{name}: a live key needs STOREFRONT_ENV=production (secure cookies, HSTS and the "
+                    "production checks); use a test key for development"
+                )
 
 
 class _Company(TypedDict):

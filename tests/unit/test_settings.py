@@ -13,6 +13,7 @@ LIVE = {
     "STOREFRONT_COMPANY": "Bergladen AG",
     "STOREFRONT_COMPANY_ADDRESS": "Dorfstrasse 3, 3818 Grindelwald, Switzerland",
     "STOREFRONT_COMPANY_EMAIL": "hallo@bergladen.ch",
+    "STOREFRONT_SMTP_URL": "smtp+starttls://shop:secret@mail.example.ch:587",
 }
 
 
@@ -90,8 +91,26 @@ def test_a_bad_database_url_is_named_without_its_password():
         ({"STOREFRONT_COMPANY": ""}, "STOREFRONT_COMPANY"),
         ({"STOREFRONT_COMPANY_ADDRESS": ""}, "STOREFRONT_COMPANY_ADDRESS"),
         ({"STOREFRONT_COMPANY_EMAIL": "nobody"}, "STOREFRONT_COMPANY_EMAIL"),
+        ({"STOREFRONT_SMTP_URL": ""}, "STOREFRONT_SMTP_URL"),
+        ({"STOREFRONT_DATABASE_URL": ""}, "STOREFRONT_DATABASE_URL"),  # the default: SQLite
+        ({"STOREFRONT_DATABASE_URL": "sqlite:////srv/shop/shop.sqlite"}, "STOREFRONT_DATABASE_URL"),
     ],
 )
 def test_production_refuses_insecure_defaults(change, variable):
     with pytest.raises(SettingsError, match=f"^{variable}:"):
         Settings.from_env({**LIVE, **change})
+
+
+@pytest.mark.parametrize(
+    ("keys", "variable"),
+    [
+        ({"STRIPE_SECRET_KEY": "sk_live_" + "a" * 24}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_SECRET_KEY": "rk_live_" + "a" * 24}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_PUBLISHABLE_KEY": "pk_live_" + "a" * 24}, "STRIPE_PUBLISHABLE_KEY"),
+    ],
+)
+def test_live_keys_outside_production_refuse_to_start(keys, variable):
+    """Real money would otherwise be taken with cookies that are not Secure and no HSTS."""
+    with pytest.raises(SettingsError, match=f"^{variable}: a live key needs STOREFRONT_ENV=production"):
+        Settings.from_env(keys)
+    assert Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_" + "a" * 24}).stripe_secret_key  # test keys are fine
