@@ -32,6 +32,7 @@ from storefront.admin.accounts import end_idle_sessions
 from storefront.admin.routes import admin_router
 from storefront.assets import AssetManifest, serve_asset
 from storefront.cart.routes import add_line, cart_badge, cart_page, delete_line, update_line
+from storefront.cart.service import expire_carts
 from storefront.catalog.pictures import WIDTHS, is_media, media_url
 from storefront.catalog.routes import (
     answer_stock_alert,
@@ -269,6 +270,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if refunds:
             logger.info("reconciler, refunds: %s", refunds)
         await end_idle_sessions(database, dt.timedelta(hours=settings.staff_session_hours))
+        expired = await expire_carts(database, dt.timedelta(days=settings.cart_days))
+        if expired:
+            logger.info("reconciler: %d cart(s) unchanged for %d days deleted", expired, settings.cart_days)
 
     # Every minute in each worker, the first round a while after start-up.
     reconciling = Periodic("reconciler", reconcile_round, INTERVAL_S, first_delay_s=INTERVAL_S)

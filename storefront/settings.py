@@ -65,6 +65,7 @@ class Settings:
     default_language: str = LANGUAGES[0]
     pickup_hours: str | None = None  # when customers may pick up orders, shown with the shop's address
     stock_alert_interval_s: int = 60  # how often "back in stock" requests are checked against the stock
+    cart_days: int = 60  # a cart left unchanged this long is deleted with its lines
 
     @property
     def notify_address(self) -> str:
@@ -108,6 +109,7 @@ class Settings:
             default_language=reader.choice("STOREFRONT_DEFAULT_LANGUAGE", LANGUAGES, LANGUAGES[0]),
             pickup_hours=reader.optional("STOREFRONT_PICKUP_HOURS"),
             stock_alert_interval_s=reader.integer("STOREFRONT_STOCK_ALERT_INTERVAL_S", 60, low=1, high=24 * 3600),
+            cart_days=reader.integer("STOREFRONT_CART_DAYS", 60, low=1, high=3650),
         )
         if production:
             settings.refuse_insecure_production()

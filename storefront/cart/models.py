@@ -4,11 +4,14 @@ survive restarts, several workers and the TWINT app switch."""
 from __future__ import annotations
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 
 class Cart(BigIntAuditBase):
+    # carts left unchanged too long are deleted (`expire_carts`), found by this index
+    __table_args__ = (Index("ix_cart_updated_at", "updated_at"),)
+
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 

@@ -257,3 +257,21 @@ def _put_line(insert: _DialectInsert) -> sqlite.Insert | postgresql.Insert:
 
 _OPEN_CART = {"sqlite": _open_cart(sqlite.insert), "postgresql": _open_cart(postgresql.insert)}
 _PUT_LINE = {"sqlite": _put_line(sqlite.insert), "postgresql": _put_line(postgresql.insert)}
+
+
+EXPIRE_BATCH = 500
+_EXPIRED = select(cart_t.c.id).where(cart_t.c.updated_at < bindparam("before")).limit(EXPIRE_BATCH)
+
+
+async def expire_carts(database: Database, unchanged_for: dt.timedelta) -> int:
+    """Delete carts left unchanged for `unchanged_for`, with their lines (a few hundred per call,
+    so a long-idle shop catching up never holds the write lock for long). The number deleted."""
+    before = dt.datetime.now(dt.UTC) - unchanged_for
+    async with database.read() as connection:
+        ids = [row.id for row in await connection.execute(_EXPIRED, {"before": before})]
+    if not ids:
+        return 0
+    async with database.write() as connection:
+        # checked again: a customer may have changed the cart since it was read
+        result = await connection.execute(delete(cart_t).where(cart_t.c.id.in_(ids), cart_t.c.updated_at < before))
+    return int(result.rowcount or 0)

@@ -1,13 +1,15 @@
 """Cart rules under concurrency, through the service (no HTTP), on each database."""
 
 import asyncio
+import datetime as dt
 
-from storefront.cart.service import CartError, add_to_cart
+from storefront.cart.service import CartError, add_to_cart, expire_carts
 from storefront.catalog.service import Catalog
 from storefront.db import Database
 from storefront.settings import LANGUAGES
 from storefront.tokens import new_token
-from tests.support.db import cart_lines, variant_id
+from tests.support.db import cart_lines, count, execute, variant_id, with_database
+from tests.support.factories import fill_cart
 
 
 def test_concurrent_adds_to_one_cart_lose_no_unit(settings):
@@ -46,3 +48,18 @@ def test_concurrent_adds_never_pass_the_stock(settings):
     refused = [outcome for outcome in outcomes if outcome is not None]
     assert all(isinstance(outcome, CartError) and outcome.status_code == 409 for outcome in refused)
     assert cart_lines(settings) == [("HONEY-500", 3)]
+
+
+def test_carts_left_unchanged_for_the_set_number_of_days_are_deleted_with_their_lines(settings):
+    fill_cart(settings, ("MUG", 1))
+    fill_cart(settings, ("SOCKS-39", 2))
+    execute(
+        settings.database_url,
+        "UPDATE cart SET updated_at = :then WHERE id = (SELECT min(id) FROM cart)",
+        then=dt.datetime.now(dt.UTC) - dt.timedelta(days=61),
+    )
+    assert (count(settings, "cart"), count(settings, "cart_line")) == (2, 2)
+    deleted = with_database(settings, lambda db, _c: expire_carts(db, dt.timedelta(days=60)))
+    assert deleted == 1
+    assert (count(settings, "cart"), count(settings, "cart_line")) == (1, 1)  # the recent one stays, whole
+    assert with_database(settings, lambda db, _c: expire_carts(db, dt.timedelta(days=60))) == 0
