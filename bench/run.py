@@ -470,6 +470,9 @@ def main() -> int:
             "STOREFRONT_SANDBOX_DB": str(workdir / f"{name}-sandbox.sqlite"),
             "STOREFRONT_OUTBOX_DIR": str(workdir / f"{name}-outbox"),
             "STOREFRONT_MAX_LINE_QUANTITY": "10000",
+            # every measured purchase comes from this machine's address
+            "STOREFRONT_UNPAID_PER_ADDRESS": "100000",
+            "STOREFRONT_ORDERS_PER_ADDRESS_PER_HOUR": "100000",
             "PYTHONPATH": str(ROOT),
         }
         storefront(env, "database", "upgrade", "--no-prompt")

@@ -263,7 +263,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     window = dt.timedelta(minutes=settings.twint_window_minutes)
 
     async def reconcile_round() -> None:
-        report = await reconcile(database, shop.payments, window)
+        report = await reconcile(
+            database, shop.payments, window, pay_within=dt.timedelta(minutes=settings.pay_within_minutes)
+        )
         if report.outcomes:
             logger.info("reconciler: %s", report.outcomes)
         refunds = await settle_refunds(database, shop.payments)

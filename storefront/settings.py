@@ -65,6 +65,9 @@ class Settings:
     default_language: str = LANGUAGES[0]
     pickup_hours: str | None = None  # when customers may pick up orders, shown with the shop's address
     stock_alert_interval_s: int = 60  # how often "back in stock" requests are checked against the stock
+    pay_within_minutes: int = 10  # an order whose customer never pressed "Pay" gives its stock back after this
+    unpaid_per_address: int = 3  # unpaid orders one client address may hold at a time
+    orders_per_address_per_hour: int = 10  # orders one client address may place in an hour
     cart_days: int = 60  # a cart left unchanged this long is deleted with its lines
 
     @property
@@ -109,6 +112,11 @@ class Settings:
             default_language=reader.choice("STOREFRONT_DEFAULT_LANGUAGE", LANGUAGES, LANGUAGES[0]),
             pickup_hours=reader.optional("STOREFRONT_PICKUP_HOURS"),
             stock_alert_interval_s=reader.integer("STOREFRONT_STOCK_ALERT_INTERVAL_S", 60, low=1, high=24 * 3600),
+            pay_within_minutes=reader.integer("STOREFRONT_PAY_WITHIN_MINUTES", 10, low=1, high=24 * 60),
+            unpaid_per_address=reader.integer("STOREFRONT_UNPAID_PER_ADDRESS", 3, low=1, high=100_000),
+            orders_per_address_per_hour=reader.integer(
+                "STOREFRONT_ORDERS_PER_ADDRESS_PER_HOUR", 10, low=1, high=100_000
+            ),
             cart_days=reader.integer("STOREFRONT_CART_DAYS", 60, low=1, high=3650),
         )
         if production:

@@ -20,7 +20,7 @@ from storefront.i18n import current_language, localized
 from storefront.i18n import gettext as _
 from storefront.money import format_chf, swiss_today
 from storefront.orders.lifecycle import start_payment
-from storefront.orders.placing import OrderRefused, place_order
+from storefront.orders.placing import HoardingLimits, OrderRefused, client_reference, place_order
 from storefront.orders.views import find_order, order_id_of_intent
 from storefront.rendering import NO_STORE, render
 from storefront.shipping import COUNTRIES, SHIPPING_METHODS
@@ -39,6 +39,13 @@ def _refusal(refused: OrderRefused) -> str:
         return _("TWINT accepts payments up to %(limit)s. Please split your order into smaller ones.") % {
             "limit": format_chf(twint.MAX_AMOUNT, current_language(), whole=True)
         }
+    if refused.reason == "too_many_unpaid":
+        return _(
+            "There are already several unpaid orders from your connection. Please pay one of them, "
+            "or try again in a few minutes."
+        )
+    if refused.reason == "too_many_orders":
+        return _("Too many orders have come from your connection in the last hour. Please try again later.")
     if refused.reason == "below_twint_limit":
         return _("TWINT accepts payments from %(limit)s.") % {
             "limit": format_chf(twint.MIN_AMOUNT, current_language(), whole=True)
@@ -87,6 +94,8 @@ async def place(request: HTMXRequest, shop: NamedDependency[Shop]) -> Template |
             form.shipping(),
             swiss_today(),
             free_shipping_from=shop.settings.free_shipping_from,
+            client=client_reference(shop.settings.secret_key, request.client.host if request.client else "unknown"),
+            limits=HoardingLimits(shop.settings.unpaid_per_address, shop.settings.orders_per_address_per_hour),
         )
     except OrderRefused as refused:
         return await _form_page(request, shop, form, status_code=409, error=_refusal(refused))

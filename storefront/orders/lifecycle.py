@@ -196,6 +196,24 @@ async def apply_payment_state(database: Database, intent: IntentState, source: S
         return await apply_in_transaction(connection, intent, source)
 
 
+_HANDED_OVER = (
+    update(order_t)
+    .where(order_t.c.id == bindparam("order"), order_t.c.handed_over_at.is_(None))
+    .values(handed_over_at=bindparam("now"))
+)
+
+
+async def _record_hand_over(connection: DbConnection, order_id: int, now: dt.datetime) -> None:
+    await connection.execute(_HANDED_OVER, {"order": order_id, "now": now})
+
+
+async def record_hand_over(database: Database, order_id: int) -> None:
+    """The customer pressed "Pay" and went to TWINT: from now on the order holds its stock for
+    TWINT's window (before, only briefly: `Settings.pay_within_minutes`)."""
+    async with database.write() as connection:
+        await _record_hand_over(connection, order_id, dt.datetime.now(dt.UTC))
+
+
 class UnknownPayment(LookupError):
     """A payment that is neither in the shop's records nor proven to be for one of its orders."""
 
@@ -236,6 +254,8 @@ async def apply_in_transaction(connection: DbConnection, intent: IntentState, so
             order.currency,
         )
         return Applied(current, changed=False, note="amount or currency mismatch", order_id=order.id)
+    if intent.handed_over and order.handed_over_at is None:
+        await _record_hand_over(connection, order.id, now)
     payment = (await connection.execute(_PAYMENT, {"intent": intent.id})).one_or_none()
     if payment is None:
         # A payment the shop did not record: created before a worker stopped, or TWINT paid twice.

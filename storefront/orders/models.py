@@ -117,6 +117,11 @@ class Order(BigIntAuditBase):
     language: Mapped[str] = mapped_column(String(5), default="de")  # for the e-mails about this order
     fulfilment: Mapped[str] = mapped_column(String(20), default=Fulfilment.OPEN.value, server_default="open")
     tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Who placed it, as a keyed hash of the client address (never the address itself): how many
+    # unpaid orders one address holds, and how many it placed lately (`storefront/orders/placing.py`).
+    placed_from: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # When the customer pressed "Pay" and went to TWINT; until then the stock is held only briefly.
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
 class OrderLine(BigIntBase):

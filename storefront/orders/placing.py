@@ -5,11 +5,13 @@ before anyone talks to the payment provider."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from storefront import twint
 from storefront.cart.models import Cart, CartLine
@@ -30,6 +32,44 @@ cart_t = table_of(Cart)
 cart_line_t = table_of(CartLine)
 
 ORDER_NUMBER_OFFSET = 1000  # the first order is number 1001
+
+
+@dataclass(frozen=True, slots=True)
+class HoardingLimits:
+    """Nobody can hold the stock without paying: one client address holds at most `unpaid` unpaid
+    orders at a time and places at most `per_hour` orders an hour (customers who share an address,
+    in an office or on a mobile network, hold one or two each). The orders table itself is the
+    record, so every worker sees the same counts."""
+
+    unpaid: int = 3
+    per_hour: int = 10
+
+
+def client_reference(secret_key: str, address: str) -> str:
+    """A client address as orders keep it: a keyed hash, so the database holds no IP addresses and
+    the hash cannot be reversed by trying every address without the shop's secret key."""
+    return hmac.new(secret_key.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+_UNPAID_FROM = select(func.count()).where(
+    order_t.c.placed_from == bindparam("client"), order_t.c.status.in_([s.value for s in UNPAID])
+)
+_PLACED_FROM_SINCE = select(func.count()).where(
+    order_t.c.placed_from == bindparam("client"), order_t.c.created_at >= bindparam("since")
+)
+
+
+async def _refuse_hoarding(connection: DbConnection, client: str, limits: HoardingLimits, postgresql: bool) -> None:
+    if postgresql:
+        # two checkouts from one address wait for each other, so both cannot pass the count
+        key = int.from_bytes(hashlib.sha256(client.encode()).digest()[:8], "big", signed=True)
+        await connection.execute(select(func.pg_advisory_xact_lock(key)))
+    if (await connection.scalar(_UNPAID_FROM, {"client": client}) or 0) >= limits.unpaid:
+        raise OrderRefused("too_many_unpaid")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    placed = await connection.scalar(_PLACED_FROM_SINCE, {"client": client, "since": since}) or 0
+    if placed >= limits.per_hour:
+        raise OrderRefused("too_many_orders")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +123,11 @@ async def place_order(
     shipping: ShippingMethod,
     on: dt.date,
     free_shipping_from: int = 100_00,
+    client: str | None = None,
+    limits: HoardingLimits = HoardingLimits(),
 ) -> PlacedOrder:
-    """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid."""
+    """Reserve the cart's stock and record a pending order; the cart itself stays until it is paid.
+    `client` is the placing address's `client_reference`, counted against the hoarding limits."""
     cart_hash = token_hash(cart_token)
     async with database.write() as connection:
         # One checkout per cart at a time: a double click or a second tab waits here (PostgreSQL
@@ -99,6 +142,8 @@ async def place_order(
         existing = await _open_order_for(connection, cart_hash, lines, shipping, customer)
         if existing is not None:
             return existing
+        if client is not None:
+            await _refuse_hoarding(connection, client, limits, not database.sqlite)
         unavailable = [
             _item_name(snapshot, v)
             for v, _q in lines
@@ -125,6 +170,7 @@ async def place_order(
                 public_token=public_token,
                 status=OrderStatus.PENDING_PAYMENT.value,
                 cart_token_hash=cart_hash,
+                placed_from=client,
                 **asdict(customer),
                 shipping_method=shipping.code,
                 shipping_price=shipping_cost,

@@ -59,6 +59,7 @@ class IntentState:
     order_id: int | None  # the order the payment says it is for (its metadata)
     order_ref: str | None = None  # and the proof that this shop asked for it (`order_reference`)
     cancellable: bool = False  # still waiting for the customer, so it may be called off
+    handed_over: bool = False  # the customer pressed "Pay" and is in TWINT (or TWINT is deciding)
     error_code: str | None = None
     error_message: str | None = None
     client_secret: str | None = field(default=None, repr=False)

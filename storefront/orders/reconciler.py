@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from storefront import twint
 from storefront.db import Database
@@ -26,7 +26,19 @@ TWINT_WINDOW = dt.timedelta(minutes=twint.WINDOW_MINUTES)
 INTERVAL_S = 60.0  # how often each worker looks for stale orders
 
 _UNPAID = order_t.c.status.in_([status.value for status in UNPAID])
-_STALE_ORDERS = select(order_t.c.id).where(_UNPAID, order_t.c.created_at < bindparam("before")).order_by(order_t.c.id)
+# Stock is held briefly for an order whose customer has not pressed "Pay" yet, and for TWINT's
+# window from the moment they did.
+_STALE_ORDERS = (
+    select(order_t.c.id)
+    .where(
+        _UNPAID,
+        or_(
+            and_(order_t.c.handed_over_at.is_(None), order_t.c.created_at < bindparam("not_paying_before")),
+            order_t.c.handed_over_at < bindparam("before"),
+        ),
+    )
+    .order_by(order_t.c.id)
+)
 _UNPAID_ORDER = select(order_t.c.id).where(_UNPAID, order_t.c.number == bindparam("number"))
 
 
@@ -41,15 +53,21 @@ async def reconcile(
     provider: PaymentProvider,
     window: dt.timedelta = TWINT_WINDOW,
     order_number: str | None = None,
+    pay_within: dt.timedelta | None = None,
 ) -> Reconciled:
-    """Settle the unpaid orders older than `window`; with `order_number`, that one order now,
-    whatever its age (a customer who says they closed TWINT, or QA replaying an abandoned payment)."""
+    """Settle the unpaid orders whose customer went to TWINT longer than `window` ago, or never
+    pressed "Pay" within `pay_within` (default: `window`) of placing them; with `order_number`,
+    that one order now, whatever its age (a customer who says they closed TWINT, or QA replaying
+    an abandoned payment)."""
     report = Reconciled()
     async with database.read() as connection:
         if order_number is not None:
             found = await connection.execute(_UNPAID_ORDER, {"number": order_number})
         else:
-            found = await connection.execute(_STALE_ORDERS, {"before": dt.datetime.now(dt.UTC) - window})
+            now = dt.datetime.now(dt.UTC)
+            found = await connection.execute(
+                _STALE_ORDERS, {"before": now - window, "not_paying_before": now - (pay_within or window)}
+            )
         stale = [row.id for row in found]
     # A named order is settled even if a status poll asked the provider a moment ago.
     claim_interval_s = 0.0 if order_number is not None else INTERVAL_S / 2
@@ -61,13 +79,13 @@ async def reconcile(
             continue  # another worker has it
         report.checked += 1
         try:
-            report.outcomes[order.number] = await _settle(database, provider, order)
+            report.outcomes[order.number] = await _settle(database, provider, order, forced=order_number is not None)
         except PaymentUnavailable:
             report.outcomes[order.number] = "payment provider unavailable, next round"
     return report
 
 
-async def _settle(database: Database, provider: PaymentProvider, order: OrderView) -> str:
+async def _settle(database: Database, provider: PaymentProvider, order: OrderView, *, forced: bool = False) -> str:
     if order.payment is None:
         # The worker stopped between creating the payment and recording it (or before creating it):
         # the same idempotency key gives back the same payment, if there is one.
@@ -78,6 +96,11 @@ async def _settle(database: Database, provider: PaymentProvider, order: OrderVie
     if not intent.cancellable:
         applied = await apply_payment_state(database, intent, Source.RECONCILER)
         return f"caught up: {applied.status}"
+    if intent.handed_over and order.handed_over_at is None and not forced:
+        # The customer went to TWINT, and the shop had not heard (Stripe.js tells Stripe, not the
+        # shop, and the webhook was late or lost): TWINT's window starts now.
+        await apply_payment_state(database, intent, Source.RECONCILER)
+        return "in TWINT: waits for its window"
     try:
         intent = await provider.abandon_intent(intent.id)
     except PaymentMovedOn:  # it moved on meanwhile, e.g. paid

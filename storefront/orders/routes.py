@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import localized
-from storefront.orders.lifecycle import apply_payment_state, start_payment, sync_payment
+from storefront.orders.lifecycle import apply_payment_state, record_hand_over, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
 from storefront.orders.provider import PaymentMovedOn, PaymentUnavailable
 from storefront.orders.timeline import Source
@@ -97,6 +97,7 @@ async def hand_over(shop: NamedDependency[Shop], token: FromPath[str]) -> Redire
         return Redirect(localized(f"/orders/{token}"), status_code=303)
     except PaymentUnavailable:  # the pay page says so and offers to try again
         return Redirect(localized(f"/orders/{token}/pay"), status_code=303)
+    await record_hand_over(shop.database, order.id)
     return Redirect(url, status_code=303)
 
 

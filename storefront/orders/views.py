@@ -84,6 +84,7 @@ class OrderView:
     lines: tuple[OrderLineView, ...]
     payments: tuple[PaymentView, ...]  # oldest first
     language: str  # the customer's language when ordering: e-mails and the return from TWINT use it
+    handed_over_at: dt.datetime | None = None  # when "Pay" sent the customer to TWINT
 
     @property
     def final(self) -> bool:

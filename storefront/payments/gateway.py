@@ -77,6 +77,7 @@ def intent_state(intent: stripe.PaymentIntent) -> IntentState:
         order_id=int(order_id) if order_id.isdigit() and len(order_id) < 19 else None,
         order_ref=order_ref if isinstance(order_ref, str) else None,
         cancellable=intent.status in _CANCELLABLE,
+        handed_over=intent.status in ("requires_action", "processing"),
         error_code=(error.get("code") or error.get("type")) if error else None,
         error_message=message[:500] or None,
         client_secret=data.get("client_secret"),

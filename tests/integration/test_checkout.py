@@ -5,7 +5,7 @@ import re
 import pytest
 
 from storefront.money import NBSP
-from tests.support.db import cart_lines, execute, query, variant_id
+from tests.support.db import cart_lines, count, execute, query, variant_id
 from tests.support.factories import apply, fill_cart, intent, paid_order, place, record, waiting_order
 from tests.support.http import form, text_of
 
@@ -181,3 +181,15 @@ def test_a_failed_payment_takes_the_steps_back_to_paying(client, settings):
     page = client.get(f"/en/orders/{order.public_token}").text
     assert re.search(r'<li aria-current="step">Review and pay</li>', page)
     assert 'aria-current="step">Confirmation' not in page
+
+
+def test_a_fourth_unpaid_order_from_one_connection_is_refused_with_a_reason(client, settings):
+    for number in range(4):
+        client.cookies.clear()  # a new cart each time, as a script would
+        add_mug(client, settings)
+        response = client.post(
+            "/en/checkout", data=form(client, **ADDRESS), headers={"Accept-Language": "en"}, follow_redirects=False
+        )
+        assert response.status_code == (303 if number < 3 else 409)
+    assert "There are already several unpaid orders from your connection" in text_of(response.text)
+    assert count(settings, "shop_order") == 3

@@ -8,7 +8,7 @@ import pytest
 from storefront.cart.service import add_to_cart
 from storefront.orders.lifecycle import apply_payment_state
 from storefront.orders.models import OrderStatus
-from storefront.orders.placing import OrderRefused, place_order
+from storefront.orders.placing import HoardingLimits, OrderRefused, place_order
 from storefront.orders.timeline import Source
 from storefront.orders.views import find_order, order_money, payments_to_refund
 from storefront.shipping import shipping_method
@@ -308,3 +308,38 @@ def test_an_unpaid_order_sends_nothing(settings):
     order = waiting_order(settings, ("MUG", 1))
     apply(settings, intent(order, "canceled"))
     assert count(settings, "outbox_email") == 0
+
+
+def test_one_client_address_holds_at_most_three_unpaid_orders_and_places_at_most_ten_an_hour(settings):
+    """A script without a login or a payment cannot reserve the stock: the fourth unpaid order from
+    one address is refused before anything is reserved; another address is not concerned."""
+    shipping = shipping_method("b_post")
+
+    def place_from(client, limits=None):
+        limits = limits or HoardingLimits()
+        token = fill_cart(settings, ("MUG", 1))
+        return with_database(
+            settings,
+            lambda db, cat: place_order(db, cat, token, CUSTOMER, shipping, TODAY, client=client, limits=limits),
+        )
+
+    held = [place_from("script") for _ in range(3)]
+    before = stock(settings, "MUG")
+    with pytest.raises(OrderRefused) as refused:
+        place_from("script")
+    assert refused.value.reason == "too_many_unpaid"
+    assert stock(settings, "MUG") == before  # nothing reserved
+    assert count(settings, "shop_order") == 3
+    place_from("a customer")  # someone else buys as usual
+
+    apply(settings, intent(held[0], "canceled"))  # one of them given up: room for one more
+    place_from("script")
+    for order in held[1:]:
+        apply(settings, intent(order, "canceled"))
+    # placing and giving up over and over: ten an hour at most
+    limits = HoardingLimits(unpaid=100, per_hour=10)
+    for _ in range(6):
+        place_from("script", limits)
+    with pytest.raises(OrderRefused) as refused:
+        place_from("script", limits)
+    assert refused.value.reason == "too_many_orders"

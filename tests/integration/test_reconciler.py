@@ -12,13 +12,14 @@ from typing import TypeVar
 import pytest
 
 from storefront.db import Database
-from storefront.orders.lifecycle import claim_sync, start_payment, sync_payment
+from storefront.orders.lifecycle import apply_payment_state, claim_sync, start_payment, sync_payment
 from storefront.orders.reconciler import Reconciled, reconcile
+from storefront.orders.timeline import Source
 from storefront.orders.views import find_order
 from storefront.payments.gateway import StripeGateway
 from storefront.sandbox.app import create_sandbox_app
 from storefront.settings import Settings
-from tests.support.db import execute, order_status, payments, stock
+from tests.support.db import execute, order_status, payments, query, stock
 from tests.support.factories import fill_cart, place
 from tests.support.http import serve
 from tests.support.sandbox import SECRET_KEY, CountingApp, Sandbox
@@ -48,11 +49,15 @@ def run(settings: Settings, sandbox: Sandbox, work: Callable[[Database, StripeGa
     return asyncio.run(go())
 
 
-def age(settings, order_id: int, minutes: int) -> None:
+def age(settings, order_id: int, minutes: int, *, handed_over_minutes_ago: int | None = None) -> None:
+    """Placed `minutes` ago; the customer pressed "Pay" `handed_over_minutes_ago` (as the shop learnt
+    from the webhook or the pay form), or never."""
+    now = dt.datetime.now(dt.UTC)
     execute(
         settings.database_url,
-        "UPDATE shop_order SET created_at = :at WHERE id = :id",
-        at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes),
+        "UPDATE shop_order SET created_at = :at, handed_over_at = :handed_over WHERE id = :id",
+        at=now - dt.timedelta(minutes=minutes),
+        handed_over=None if handed_over_minutes_ago is None else now - dt.timedelta(minutes=handed_over_minutes_ago),
         id=order_id,
     )
 
@@ -76,7 +81,7 @@ def test_an_abandoned_payment_is_cancelled_and_its_stock_released(settings, stri
     order = started(settings, stripe_sandbox, ("MUG", 2))
     intent_id = intent_of(settings, order.id)
     stripe_sandbox.customer_confirms(intent_id)
-    age(settings, order.id, 16)
+    age(settings, order.id, 16, handed_over_minutes_ago=16)
     report = settle(settings, stripe_sandbox)
     assert report.outcomes[order.number] == "cancelled: cancelled"
     assert order_status(settings, order.id) == "cancelled"
@@ -104,6 +109,52 @@ def test_a_crash_between_creating_and_recording_the_intent_is_recovered(settings
     settle(settings, stripe_sandbox)
     assert order_status(settings, order.id) == "cancelled"
     assert payments(settings, order.id) == [(intent_id, "canceled")]  # the same intent, found again and cancelled
+
+
+PAY_WITHIN = dt.timedelta(minutes=10)
+
+
+def test_an_order_whose_customer_never_pressed_pay_gives_its_stock_back_after_ten_minutes(settings, stripe_sandbox):
+    order = started(settings, stripe_sandbox, ("MUG", 2))
+    age(settings, order.id, 9)
+    assert settle(settings, stripe_sandbox, pay_within=PAY_WITHIN).checked == 0
+    age(settings, order.id, 11)
+    report = settle(settings, stripe_sandbox, pay_within=PAY_WITHIN)
+    assert report.outcomes == {order.number: "cancelled: cancelled"}
+    assert stock(settings, "MUG") == 12
+
+
+def test_twints_fifteen_minutes_start_when_the_customer_presses_pay(settings, stripe_sandbox):
+    order = started(settings, stripe_sandbox, ("MUG", 2))
+    stripe_sandbox.customer_confirms(order_intent := intent_of(settings, order.id))
+    age(settings, order.id, 24, handed_over_minutes_ago=14)  # placed 24 min ago, in TWINT for 14
+    assert settle(settings, stripe_sandbox, pay_within=PAY_WITHIN).checked == 0
+    assert stock(settings, "MUG") == 10
+    age(settings, order.id, 26, handed_over_minutes_ago=16)
+    assert settle(settings, stripe_sandbox, pay_within=PAY_WITHIN).outcomes == {order.number: "cancelled: cancelled"}
+    assert payments(settings, order.id) == [(order_intent, "canceled")]
+
+
+def test_a_hand_over_the_shop_did_not_hear_of_starts_the_window_when_it_learns_of_it(settings, stripe_sandbox):
+    """Stripe.js tells Stripe, not the shop; the webhook may be late: the reconciler asks Stripe."""
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    stripe_sandbox.customer_confirms(intent_of(settings, order.id))
+    age(settings, order.id, 11)
+    report = settle(settings, stripe_sandbox, pay_within=PAY_WITHIN)
+    assert report.outcomes == {order.number: "in TWINT: waits for its window"}
+    assert order_status(settings, order.id) == "pending_payment"
+    assert query(settings.database_url, "SELECT handed_over_at IS NOT NULL FROM shop_order") == [(True,)]
+    assert settle(settings, stripe_sandbox, pay_within=PAY_WITHIN).checked == 0  # now within its window
+
+
+def test_the_hand_over_is_recorded_from_the_requires_action_webhook(settings, stripe_sandbox):
+    order = started(settings, stripe_sandbox, ("MUG", 1))
+    intent_id = intent_of(settings, order.id)
+    stripe_sandbox.customer_confirms(intent_id)
+    state = run(settings, stripe_sandbox, lambda _db, gateway: gateway.retrieve_intent(intent_id))
+    assert state.handed_over
+    run(settings, stripe_sandbox, lambda db, _gateway: apply_payment_state(db, state, Source.WEBHOOK))
+    assert query(settings.database_url, "SELECT handed_over_at IS NOT NULL FROM shop_order") == [(True,)]
 
 
 def test_recent_orders_are_left_alone(settings, stripe_sandbox):
