@@ -74,7 +74,10 @@ async def handle_stripe_event(
     except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as error:
         logger.warning("webhook refused: %s", type(error).__name__)  # never the payload
         return WebhookAnswer(400, "signature verification failed")
-    if not _well_formed(event.to_dict()):
+    except (TypeError, AttributeError, KeyError):
+        # The signature held (it is checked first), but the body is JSON that is not an object.
+        event = None
+    if event is None or not _well_formed(event.to_dict()):
         # Signed, so Stripe's (or a key holder's): a retry would not make it readable.
         logger.warning("webhook refused: a signed event without its id, type or object")
         return WebhookAnswer(400, "malformed event")
