@@ -1,6 +1,6 @@
 """`python -m storefront …`: Litestar's CLI for this shop, with settings checked first so a bad
 value ends the start with one line naming the variable. `python -m storefront sandbox …` is the
-offline Stripe sandbox's own command line."""
+offline Stripe sandbox's own command line; `python -m storefront doctor` the go-live check."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ def main() -> None:
 
         sandbox(args=sys.argv[2:], prog_name="python -m storefront sandbox")
         return
+    if sys.argv[1:2] == ["doctor"]:  # before the settings check: the doctor reports a bad setting as a ✗
+        from storefront.doctor import main as doctor
+
+        raise SystemExit(doctor(sys.argv[2:], os.environ))
     from storefront.settings import Settings, SettingsError
 
     try:

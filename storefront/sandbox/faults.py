@@ -29,6 +29,10 @@ class Switches:
     refund_delay_s: float = 3.0  # a refund stays pending this long, then settles
     refund_fails: bool = False  # the next refund fails instead of settling
     twint_capability: str = "active"  # what GET /v1/account says of capabilities.twint_payments
+    # and of the account itself, so a go-live check can be shown an account that is not ready
+    charges_enabled: bool = True
+    account_country: str = "CH"
+    account_currency: str = "chf"
 
     def check(self) -> None:
         if self.api_fault not in API_FAULTS:

@@ -21,7 +21,13 @@ def _without_secret(configured: dict[str, Any]) -> dict[str, Any]:
 class Listings(AccountBase):
     def account(self, params: dict[str, Any]) -> dict[str, Any]:
         check_params(params, frozenset({"expand"}))
-        return objects.account(read_switches(self.store).twint_capability)
+        switches = read_switches(self.store)
+        return objects.account(
+            switches.twint_capability,
+            charges_enabled=switches.charges_enabled,
+            country=switches.account_country,
+            currency=switches.account_currency,
+        )
 
     # --- webhook endpoints ---------------------------------------------------------------------
 

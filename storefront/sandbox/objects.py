@@ -231,8 +231,15 @@ def event(
 ACCOUNT_ID = "acct_1StorefrontSandbox"
 
 
-def account(twint_capability: str, email: str | None = None) -> dict[str, Any]:
-    """The sandbox's Stripe account: a Swiss company taking TWINT in CHF."""
+def account(
+    twint_capability: str,
+    email: str | None = None,
+    *,
+    charges_enabled: bool = True,
+    country: str = "CH",
+    currency: str = "chf",
+) -> dict[str, Any]:
+    """The sandbox's Stripe account: a Swiss company taking TWINT in CHF (unless told otherwise)."""
     active = twint_capability == "active"
     return {
         "id": ACCOUNT_ID,
@@ -240,10 +247,10 @@ def account(twint_capability: str, email: str | None = None) -> dict[str, Any]:
         "business_profile": {"mcc": "5999", "name": "Storefront", "support_email": email, "url": None},
         "business_type": "company",
         "capabilities": {"card_payments": "active", "transfers": "active", "twint_payments": twint_capability},
-        "charges_enabled": True,
-        "country": "CH",
+        "charges_enabled": charges_enabled,
+        "country": country,
         "created": 1735689600,
-        "default_currency": "chf",
+        "default_currency": currency,
         "details_submitted": True,
         "email": email,
         "metadata": {},
