@@ -10,7 +10,7 @@ STOREFRONT := $(PY) -m storefront
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test lint unit integration e2e bench setup setup-dev migrate demo translations \
-        extract-messages check-vendor check-migrations chromium lock clean
+        extract-messages check-vendor check-migrations chromium lock clean prod-local
 
 run: setup migrate demo
 	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
@@ -44,6 +44,11 @@ check-migrations: setup-dev
 	@out=$$(STOREFRONT_DATABASE_URL=sqlite:///$(CURDIR)/var/check-migrations/shop.sqlite STOREFRONT_SANDBOX_DB=:memory: \
 	    $(STOREFRONT) database check 2>&1) || { echo "$$out"; exit 1; }; echo "migrations: $$(echo "$$out" | tail -n 1)"
 	@rm -rf var/check-migrations
+
+# The production layout on this machine: PostgreSQL, two uvicorn workers, Caddy with HTTPS; with
+# JOURNEYS=1 the Playwright journeys run through it (needs PROD_LOCAL_POSTGRES, a PostgreSQL server).
+prod-local: setup-dev chromium
+	$(PY) deploy/prod_local.py $(if $(JOURNEYS),--journeys)
 
 bench: setup-dev
 	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt-wrk

@@ -3,7 +3,9 @@ itself) and the offline Stripe sandbox (its switches, its webhook deliveries, it
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -158,13 +160,28 @@ class ShopRecords:
         raise AssertionError(f"no e-mail to {recipient} about {subject!r} was written within {seconds} s")
 
 
+def _trusting(ca_file: str) -> stripe.HTTPClient:
+    """stripe-python's HTTP client, trusting `ca_file` (it reads the bundle from this setting)."""
+    stripe.ca_bundle_path = ca_file
+    return stripe.HTTPXClient(verify_ssl_certs=True, allow_sync_methods=True, timeout=10.0)
+
+
 class Sandbox:
     """The offline Stripe sandbox the shop pays through: its fault switches and what it sent."""
 
     def __init__(self, base_url: str) -> None:
         self.url = f"{base_url}/_sandbox"
-        self.http = httpx.Client(timeout=10)
-        self.stripe = stripe.StripeClient("sk_test_storefront", base_addresses={"api": self.url})
+        # a shop behind a proxy with its own certificate authority (make prod-local) names it here
+        ca_file = os.environ.get("STOREFRONT_E2E_CA_FILE")
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self.http = httpx.Client(timeout=10, verify=verify)
+        self.stripe = stripe.StripeClient(
+            "sk_test_storefront",
+            base_addresses={"api": self.url},
+            http_client=stripe.HTTPXClient(verify_ssl_certs=True, allow_sync_methods=True, timeout=10.0)
+            if not ca_file
+            else _trusting(ca_file),
+        )
 
     def available(self) -> bool:
         try:

@@ -285,4 +285,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], browser_n
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "locale": "en-US"}
+    # A shop behind a proxy with its own certificate authority (make prod-local): the browser is
+    # told to accept its certificate, which the other clients check against STOREFRONT_E2E_CA_FILE.
+    private_ca = bool(os.environ.get("STOREFRONT_E2E_CA_FILE"))
+    return {**browser_context_args, "locale": "en-US", **({"ignore_https_errors": True} if private_ca else {})}

@@ -18,6 +18,9 @@ from storefront.sandbox.webhooks import configure_endpoint
 from storefront.settings import VAR_DIR, Settings
 
 SANDBOX_DB_VARIABLE = "STOREFRONT_SANDBOX_DB"  # where the sandbox keeps its state; ':memory:' for none
+# Behind a proxy whose certificate the workers do not trust (make prod-local), the workers reach
+# the sandbox, and the sandbox sends its webhooks, at this address of the workers themselves.
+INTERNAL_URL_VARIABLE = "STOREFRONT_SANDBOX_INTERNAL_URL"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -27,14 +30,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = SandboxStore(os.environ.get(SANDBOX_DB_VARIABLE) or str(VAR_DIR / "sandbox.sqlite"))
     # The sandbox's webhooks come to this shop (QA may point them elsewhere until the next start);
     # the endpoint keeps its whsec_ secret across restarts.
-    endpoint = configure_endpoint(store, f"{settings.base_url}/webhooks/stripe")
+    internal = (os.environ.get(INTERNAL_URL_VARIABLE) or settings.base_url).rstrip("/")
+    endpoint = configure_endpoint(store, f"{internal}/webhooks/stripe")
     app = create_shop_app(
         dataclasses.replace(
             settings,
             stripe_secret_key=SECRET_KEY,
             stripe_publishable_key=PUBLISHABLE_KEY,
             stripe_webhook_secret=endpoint["secret"],
-            stripe_api_base=f"{settings.base_url}{MOUNT_PATH}",
+            stripe_api_base=f"{internal}{MOUNT_PATH}",
             stripe_js_url=f"{MOUNT_PATH}/js/stripe.js",
         )
     )
