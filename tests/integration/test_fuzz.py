@@ -86,7 +86,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         "method": method,
         "path": path,
         "fields": fields,
-        "with_token": draw(st.booleans().map(lambda b: b or draw(st.integers(0, 9)) > 0)),
+        "with_token": draw(st.integers(0, 9)) > 0,  # nine times in ten, so the handlers are reached
         "htmx": draw(st.booleans()),
     }
 
