@@ -123,26 +123,36 @@ def _media_router(settings: Settings) -> Router:
     )
 
 
-async def _refuse_files_where_none_belong(request: Request[Any, Any, Any]) -> None:
-    """Only the forms that upload something (their handlers say `opt={"uploads": True}`) take files;
-    elsewhere a file sent where a value belongs is refused before a handler reads the form (which
-    Litestar parses once per request, so this costs nothing more). Multipart text fields, as a
-    script's `FormData` sends them, are fine."""
-    if request.content_type[0] != "multipart/form-data" or request.route_handler.opt.get("uploads"):
+async def _refuse_malformed_input(request: Request[Any, Any, Any]) -> None:
+    """Input no form of the shop can mean is refused with 400 before a handler runs: a NUL
+    character in the address, the query or a form field (no text holds one, and PostgreSQL refuses
+    to store it), and a file where a value belongs. Only the forms that upload something (their
+    handlers say `opt={"uploads": True}`) take files; multipart text fields, as a script's
+    `FormData` sends them, are fine. Litestar parses a form once per request, so reading it here
+    costs nothing more."""
+    if "\x00" in request.url.path or any("\x00" in value for _, value in request.query_params.multi_items()):
+        raise ClientException("the address holds a NUL character")
+    kind = request.content_type[0]
+    if kind not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return
-    if any(isinstance(value, UploadFile) for _, value in (await request.form()).multi_items()):
-        raise ClientException("this form takes no files")
+    takes_files = kind == "multipart/form-data" and request.route_handler.opt.get("uploads")
+    for _, value in (await request.form()).multi_items():
+        if isinstance(value, UploadFile):
+            if not takes_files:
+                raise ClientException("this form takes no files")
+        elif "\x00" in value:
+            raise ClientException("a form field holds a NUL character")
 
 
 async def _choose_language(request: Request[Any, Any, Any]) -> None:
-    await _refuse_files_where_none_belong(request)
+    await _refuse_malformed_input(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 
 async def _language_of_the_address(request: Request[Any, Any, Any]) -> None:
     if request.path_params.get("language") not in LANGUAGES:
         raise NotFoundException()
-    await _refuse_files_where_none_belong(request)
+    await _refuse_malformed_input(request)
     use_language_of(request, request.app.state.shop.settings.default_language)
 
 

@@ -375,3 +375,23 @@ def test_a_form_sent_as_multipart_text_fields_is_read_as_usual(client, settings)
     response = client.post("/en/cart/lines", files={name: (None, value) for name, value in fields.items()})
     assert response.status_code == 200  # followed the 303 to the cart
     assert "Enamel Mug" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("GET", "/en/orders/%00", {}),  # PostgreSQL refused the token in its query: 500
+        ("GET", "/en/?page=1%00", {}),
+        ("POST", "/en/cart/lines", {"variant_id": "1", "quantity": "1\x00"}),
+    ],
+    ids=["address", "query", "form"],
+)
+def test_a_nul_character_anywhere_is_refused_with_400(client, settings, server_errors, method, path, fields):
+    if method == "GET":
+        response = client.get(path, headers={"Accept-Language": "en"})
+    else:
+        response = client.post(path, data=form(client, **fields), headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert errors_in(server_errors) == []
+    assert count(settings, "cart_line") == 0
