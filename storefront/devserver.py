@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = SandboxStore(os.environ.get(SANDBOX_DB_VARIABLE) or str(VAR_DIR / "sandbox.sqlite"))
     # The sandbox's webhooks come to this shop (QA may point them elsewhere until the next start);
     # the endpoint keeps its whsec_ secret across restarts.
-    internal = (os.environ.get(INTERNAL_URL_VARIABLE) or settings.base_url).rstrip("/")
+    internal_url = os.environ.get(INTERNAL_URL_VARIABLE)
+    internal = (internal_url or settings.base_url).rstrip("/")
     endpoint = configure_endpoint(store, f"{internal}/webhooks/stripe")
     app = create_shop_app(
         dataclasses.replace(
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stripe_js_url=f"{MOUNT_PATH}/js/stripe.js",
         )
     )
-    app.register(sandbox_router(store, MOUNT_PATH, merchant=settings.shop_name))
+    # TWINT's page is for the customer's browser: behind a proxy, at the shop's public address.
+    public_url = settings.base_url if internal_url else None
+    app.register(sandbox_router(store, MOUNT_PATH, merchant=settings.shop_name, public_url=public_url))
     sender = background_work(store)
     app.on_startup.append(sender.start)
     app.on_shutdown[:0] = [sender.stop, store.close]

@@ -95,9 +95,12 @@ def _client_secret_matches(intent: dict[str, Any], given: Any) -> None:
 
 
 class SandboxApi:
-    def __init__(self, account: SandboxAccount, mount_path: str = "") -> None:
+    def __init__(self, account: SandboxAccount, mount_path: str = "", public_url: str | None = None) -> None:
         self.account = account
         self.mount_path = mount_path.rstrip("/")
+        # Where customers' browsers reach the sandbox's pages, when the shop calls its API at
+        # another address (behind a TLS proxy); by default the address the call came to.
+        self.public_url = public_url.rstrip("/") if public_url else None
 
     def router(self) -> Router:
         api = self
@@ -301,7 +304,7 @@ class SandboxApi:
             request_id=request_id,
             idempotency_key=request.headers.get("idempotency-key"),
             stripe_version=request.headers.get("stripe-version", objects.API_VERSION),
-            public_base=str(request.base_url).rstrip("/") + self.mount_path,
+            public_base=(self.public_url or str(request.base_url).rstrip("/")) + self.mount_path,
         )
         arguments = (form, call, role)
         if request.method != "POST" or not call.idempotency_key:

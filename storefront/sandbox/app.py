@@ -22,12 +22,14 @@ SECRET_KEY = "sk_test_storefront_sandbox"  # noqa: S105 - any sk_test_… key is
 PUBLISHABLE_KEY = "pk_test_storefront_sandbox"
 
 
-def sandbox_router(store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: str = "Storefront") -> Router:
+def sandbox_router(
+    store: SandboxStore, mount_path: str = MOUNT_PATH, merchant: str = "Storefront", public_url: str | None = None
+) -> Router:
     account = SandboxAccount(store)
     return Router(
         path=mount_path or "/",
         route_handlers=[
-            SandboxApi(account, mount_path).router(),
+            SandboxApi(account, mount_path, public_url).router(),
             SandboxPages(account, mount_path, merchant).router(),
             SandboxControl(store, mount_path).router(),
         ],

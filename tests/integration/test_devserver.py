@@ -50,6 +50,38 @@ def test_the_shop_verifies_webhooks_with_the_sandboxs_own_secret(settings):
     assert state["webhook_endpoint"]["secret"] == app.state.shop.settings.stripe_webhook_secret
 
 
+def test_behind_a_proxy_the_shop_calls_the_sandbox_inside_and_sends_customers_to_the_public_address(
+    settings, monkeypatch
+):
+    """Behind a TLS proxy (make prod-local) the workers call the sandbox and receive its webhooks
+    at their own address, while TWINT's page is where the customer's browser can go."""
+    monkeypatch.setenv("STOREFRONT_SANDBOX_INTERNAL_URL", "http://127.0.0.1:9001")
+    public = dataclasses.replace(settings, base_url="https://shop.example.ch", stripe_webhook_secret=None)
+    app = create_app(public)
+    shop_settings = app.state.shop.settings
+    assert shop_settings.stripe_api_base == "http://127.0.0.1:9001/_sandbox"
+    with TestClient(app=app, base_url="http://127.0.0.1:9001") as client:
+        assert client.get("/_sandbox/control/api/state").json()["webhook_endpoint"]["url"] == (
+            "http://127.0.0.1:9001/webhooks/stripe"
+        )
+        confirmed = client.post(
+            "/_sandbox/v1/payment_intents",
+            data={
+                "amount": "2900",
+                "currency": "chf",
+                "allowed_payment_method_types[]": "twint",
+                "payment_method_data[type]": "twint",
+                "confirm": "true",
+                "return_url": "https://shop.example.ch/en/orders/x",
+            },
+            headers={"Authorization": f"Bearer {shop_settings.stripe_secret_key}"},
+        )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["next_action"]["redirect_to_url"]["url"].startswith(
+        "https://shop.example.ch/_sandbox/twint/"
+    )
+
+
 @pytest.mark.parametrize(
     "change",
     [
