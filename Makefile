@@ -10,7 +10,7 @@ STOREFRONT := $(PY) -m storefront
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test lint unit integration e2e bench setup setup-dev migrate demo translations \
-        extract-messages check-vendor check-migrations chromium lock clean prod-local
+        extract-messages check-vendor check-migrations chromium lock clean prod-local profile
 
 run: setup migrate demo
 	@echo "Storefront is at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
@@ -53,6 +53,11 @@ prod-local: setup-dev chromium
 bench: setup-dev
 	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt-wrk
 	$(PY) bench/run.py
+
+# Where a page's time goes: py-spy samples the benchmark's shop under wrk (see bench/profile.py).
+profile: setup-dev
+	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt-wrk
+	$(PY) bench/profile.py
 
 # --- set-up ------------------------------------------------------------------------------------
 

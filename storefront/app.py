@@ -71,7 +71,7 @@ MAX_BODY_BYTES = 64 * 1024  # forms here are small; anything larger is refused w
 _SELECT_ONE = text("SELECT 1")
 
 
-def _configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine], None]:
+def configure_templates(assets: AssetManifest) -> Callable[[JinjaTemplateEngine], None]:
     def callback(engine: JinjaTemplateEngine) -> None:
         env: Environment = engine.engine
         env.add_extension("jinja2.ext.i18n")
@@ -313,7 +313,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         state=State({"shop": shop, "shop_alchemy": alchemy}),
         template_config=TemplateConfig(
-            directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine, engine_callback=_configure_templates(shop.assets)
+            directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine, engine_callback=configure_templates(shop.assets)
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/(assets|media)/"),
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
