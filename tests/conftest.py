@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from storefront.settings import Settings
+from storefront.i18n import set_language
+from storefront.settings import LANGUAGES, Settings
 from tests.support.db import BACKENDS, POSTGRES_URL, migrate, postgres_admin, reset_shop
 from tests.support.sandbox import WEBHOOK_SECRET
 
@@ -59,3 +60,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         stripe_webhook_secret=WEBHOOK_SECRET,
         default_language="en",  # the test catalogue's own texts are English
     )
+
+
+@pytest.fixture(autouse=True)
+def _shop_language() -> None:
+    """Each test starts in the shop's first language, whatever language an earlier test chose."""
+    set_language(LANGUAGES[0])
