@@ -189,9 +189,17 @@ class Database:
         self._sync_engine: Engine | None = None
         self._compiled: dict[str, _Compiled] = {}
         self._readers = threading.local()  # SQLite: each thread's own driver connection for hot reads
+        self._hot_engine: AsyncEngine | None = None
         if self.sqlite:
             self._sync_engine = create_engine(driver_url(url, use_async=False), pool_size=4, max_overflow=4)
             _configure_sqlite(self._sync_engine)
+        else:
+            # PostgreSQL: hot reads run outside any transaction, so their connections need neither a
+            # ping before use nor a ROLLBACK after; one round trip each. A connection the server
+            # dropped fails its read, which is tried once more on a fresh one.
+            self._hot_engine = create_async_engine(
+                driver_url(url, use_async=True), pool_pre_ping=False, pool_reset_on_return=None
+            )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[DbConnection]:
@@ -253,20 +261,25 @@ class Database:
                 self._drop_reader()  # a fresh connection next time
                 unreachable = isinstance(error, sqlite3.OperationalError)
                 raise _translated(compiled.sql, error, unreachable=unreachable) from error
-        async with self.async_engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            try:
-                rows: Sequence[Sequence[Any]] = await driver.fetch(compiled.sql, *values)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-                lost = not isinstance(error, asyncpg.PostgresError) or isinstance(
-                    error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
-                )
-                if lost:
-                    await connection.invalidate()  # the pool must not hand this connection out again
-                raise _translated(compiled.sql, error, unreachable=lost) from error
-            return rows
+        assert self._hot_engine is not None
+        for attempt in (1, 2):
+            async with self._hot_engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver = raw.driver_connection
+                assert driver is not None
+                try:
+                    rows: Sequence[Sequence[Any]] = await driver.fetch(compiled.sql, *values)
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                    lost = not isinstance(error, asyncpg.PostgresError) or isinstance(
+                        error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
+                    )
+                    if lost:
+                        await connection.invalidate()  # the pool must not hand this connection out again
+                    if not lost or attempt == 2:
+                        raise _translated(compiled.sql, error, unreachable=lost) from error
+                    continue
+                return rows
+        raise AssertionError("unreachable")
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's SQLite connection for hot reads, kept open: in autocommit, so each read
@@ -291,6 +304,8 @@ class Database:
 
     async def dispose(self) -> None:
         self._drop_reader()
+        if self._hot_engine is not None:
+            await self._hot_engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self.async_engine.dispose()

@@ -50,7 +50,7 @@ def test_a_hot_read_gets_a_working_connection_after_the_server_dropped_its_own(s
                 database._reader().close()
                 with pytest.raises(exc.DBAPIError):
                     await database.ping()
-            else:  # the server ends the connection the pool holds: the pool notices before the read
+            else:  # the server ends the connection the pool holds: the read is tried again on a fresh one
                 (pid,) = (await database.hot_rows(BACKEND))[0]
                 await _run(other, f"SELECT pg_terminate_backend({int(pid)})")
                 assert (await database.hot_rows(BACKEND))[0][0] != pid
