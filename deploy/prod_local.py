@@ -104,6 +104,7 @@ def main() -> int:
         **os.environ,
         "STOREFRONT_ENV": "development",
         "STOREFRONT_SECURE_COOKIES": "1",
+        "STOREFRONT_COMPRESS": "0",  # Caddy compresses
         "STOREFRONT_DATABASE_URL": fresh_database(server),
         "STOREFRONT_BASE_URL": base_url,
         "STOREFRONT_SECRET_KEY": "prod-local-" + "k" * 40,

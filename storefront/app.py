@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -243,14 +245,36 @@ _HEALTHY = b'{"status":"ok","database":"ok"}'
 _UNHEALTHY = b'{"status":"unavailable","database":"unreachable"}'
 
 
+class DatabaseHealth:
+    """Whether the database answers, asked at most once per `ttl_s` in each worker: `/healthz` is
+    public, and a flood of health checks must not become a flood of database round trips. The
+    answer is at most that old (as with Spring Boot's cached health endpoint)."""
+
+    def __init__(self, database: Database, ttl_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.database = database
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._answer = False
+        self._until = -math.inf
+
+    async def reachable(self) -> bool:
+        if self.clock() >= self._until:
+            try:
+                await self.database.ping()
+                self._answer = True
+            except Exception:
+                self._answer = False
+            self._until = self.clock() + self.ttl_s
+        return self._answer
+
+
 @get("/healthz", name="healthz", include_in_schema=False, before_request=_nothing_to_check)
 async def healthz(request: Request[Any, Any, Any]) -> Response[bytes]:
     """For a load balancer or monitor, asked every few seconds: kept as light as the framework allows."""
-    try:
-        await request.app.state.shop.database.ping()
-    except Exception:
-        return Response(_UNHEALTHY, status_code=503, media_type=MediaType.JSON, headers=_NO_STORE)
-    return Response(_HEALTHY, media_type=MediaType.JSON, headers=_NO_STORE)
+    health: DatabaseHealth = request.app.state.health
+    if await health.reachable():
+        return Response(_HEALTHY, media_type=MediaType.JSON, headers=_NO_STORE)
+    return Response(_UNHEALTHY, status_code=503, media_type=MediaType.JSON, headers=_NO_STORE)
 
 
 class TokenCSRFMiddleware(CSRFMiddleware):
@@ -323,11 +347,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         plugins=[HTMXPlugin(), SQLAlchemyPlugin(config=alchemy), StorefrontCLIPlugin()],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
-        state=State({"shop": shop, "shop_alchemy": alchemy}),
+        state=State({"shop": shop, "shop_alchemy": alchemy, "health": DatabaseHealth(database)}),
         template_config=TemplateConfig(
             directory=Path(TEMPLATES_DIR), engine=JinjaTemplateEngine, engine_callback=configure_templates(shop.assets)
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude="^/(assets|media)/"),
+        # Level 6, zlib's default: as small as level 9 on these pages to a few bytes, in less time
+        # (a product page: 32 µs instead of 53 µs).
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude="^/(assets|media)/"
+        )
+        if settings.compress
+        else None,
         exception_handlers={HTTPException: html_exception_handler, Exception: html_exception_handler},
         before_request=_choose_language,
         before_send=[add_security_headers(security_headers(settings))],

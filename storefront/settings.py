@@ -69,6 +69,9 @@ class Settings:
     unpaid_per_address: int = 3  # unpaid orders one client address may hold at a time
     orders_per_address_per_hour: int = 10  # orders one client address may place in an hour
     cart_days: int = 60  # a cart left unchanged this long is deleted with its lines
+    # gzip pages in the shop's workers; off behind a proxy that compresses (Caddy's `encode`), which
+    # does it on its own threads while the workers render the next page
+    compress: bool = True
 
     @property
     def notify_address(self) -> str:
@@ -118,6 +121,7 @@ class Settings:
                 "STOREFRONT_ORDERS_PER_ADDRESS_PER_HOUR", 10, low=1, high=100_000
             ),
             cart_days=reader.integer("STOREFRONT_CART_DAYS", 60, low=1, high=3650),
+            compress=reader.boolean("STOREFRONT_COMPRESS", True),
         )
         if production:
             settings.refuse_insecure_production()

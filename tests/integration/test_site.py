@@ -1,5 +1,6 @@
 """Everything around the pages: language, health, headers, assets, error pages."""
 
+import dataclasses
 import gzip
 import logging
 import re
@@ -87,6 +88,37 @@ def test_health_reports_the_database(client):
     assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
 
 
+def test_health_asks_the_database_at_most_once_a_second_per_worker(settings):
+    import asyncio
+
+    from storefront.app import DatabaseHealth
+    from storefront.db import Database
+
+    class Counted(Database):
+        pings = 0
+
+        async def ping(self) -> None:
+            Counted.pings += 1
+            if Counted.pings == 3:
+                raise ConnectionError("the database went away")
+
+    now = [100.0]
+    health = DatabaseHealth(Counted(settings.database_url), ttl_s=1.0, clock=lambda: now[0])
+
+    async def answers(at: float) -> bool:
+        now[0] = at
+        return await health.reachable()
+
+    async def scenario() -> list[bool]:
+        try:
+            return [await answers(at) for at in (100.0, 100.5, 100.99, 101.0, 101.9, 102.0, 102.5, 103.1)]
+        finally:
+            await health.database.dispose()
+
+    assert asyncio.run(scenario()) == [True, True, True, True, True, False, False, True]
+    assert Counted.pings == 4  # at 100, 101, 102 (unreachable) and 103.1
+
+
 def test_health_is_503_when_the_database_is_unreachable(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/missing/dir/shop.sqlite", secret_key="k" * 40)
     with TestClient(app=create_app(settings)) as client:
@@ -158,6 +190,15 @@ def test_every_status_the_shop_answers_carries_the_security_headers(settings):
             assert response.status_code == status, (status, response.text[:300])
         for header in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
             assert header in response.headers, (status, header)
+
+
+def test_pages_are_compressed_by_the_shop_unless_a_proxy_in_front_does_it(settings):
+    for compress, expected in ((True, "gzip"), (False, None)):
+        with TestClient(app=create_app(dataclasses.replace(settings, compress=compress))) as client:
+            response = client.get("/en/products/mug", headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers.get("content-encoding") == expected, compress
+        assert "Enamel Mug" in response.text
 
 
 def test_assets_have_versioned_names_are_cached_for_a_year_and_compressed(client):

@@ -114,3 +114,8 @@ def test_live_keys_outside_production_refuse_to_start(keys, variable):
     with pytest.raises(SettingsError, match=f"^{variable}: a live key needs STOREFRONT_ENV=production"):
         Settings.from_env(keys)
     assert Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_" + "a" * 24}).stripe_secret_key  # test keys are fine
+
+
+def test_the_shop_compresses_pages_unless_told_that_a_proxy_does():
+    assert Settings.from_env({}).compress is True
+    assert Settings.from_env({"STOREFRONT_COMPRESS": "0"}).compress is False
