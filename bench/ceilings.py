@@ -7,6 +7,7 @@ page's own database work adds."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +64,13 @@ async def load_into_memory(database: Database, settings: Settings) -> InMemory:
 def ceiling_router(path: str, database: Database, settings: Settings) -> Router:
     """GET {path}/plain, /product/{slug}, /catalog, /add-form (htmx), /status (htmx), /admin-orders."""
     held: list[InMemory] = []  # loaded on the first request (the database is ready by then)
+    loading = asyncio.Lock()  # by one request: the others of the first burst wait for it
 
     async def memory() -> InMemory:
         if not held:
-            held.append(await load_into_memory(database, settings))
+            async with loading:
+                if not held:
+                    held.append(await load_into_memory(database, settings))
         set_language(LANGUAGE)
         return held[0]
 

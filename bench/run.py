@@ -676,7 +676,7 @@ def create_postgres_database(admin_url: str, url: str) -> None:
             password=admin.password,
             host=admin.host,
             port=admin.port or 5432,
-            database=admin.database,
+            database="postgres",  # the maintenance database: the named one need not exist
         )
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
