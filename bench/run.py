@@ -115,7 +115,12 @@ class Server:
         if self.workers == 1 and SERVER_CPU and shutil.which("taskset"):
             command = ["taskset", "-c", SERVER_CPU, *command]
         # The shop reaches its own sandbox (and the sandbox its webhook endpoint) at this address.
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**self.env, "STOREFRONT_BASE_URL": self.url})
+        # The server's own log (the purchase through the sandbox, sign-ins) goes to a file, so the
+        # report stays readable; it is printed if the server does not start.
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**self.env, "STOREFRONT_BASE_URL": self.url}, stdout=self.log, stderr=self.log
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -123,12 +128,14 @@ class Server:
                     return self
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"{self.factory} did not start")
+        self.log.seek(0)
+        raise RuntimeError(f"{self.factory} did not start:\n{self.log.read().decode(errors='replace')}")
 
     def __exit__(self, *_exc: object) -> None:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=10)
+        self.log.close()
 
 
 def storefront(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
