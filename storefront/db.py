@@ -155,8 +155,8 @@ DbConnection = AsyncConnection | _InlineSQLiteConnection
 class HotRead:
     """A read made on (nearly) every request. `build(dialect_name)` gives its Core statement, whose
     parameters are plain values: a list of ids is one parameter, `Database.id_list(ids)`, read
-    with `Database.in_id_list(column, name)` (no expanding `IN`, which SQLAlchemy renders anew
-    each time)."""
+    with `Database.in_id_list(dialect_name, column, name)` (no expanding `IN`, which SQLAlchemy
+    renders anew each time). `name` tells it apart in logs and profiles."""
 
     __slots__ = ("build", "name")
 
@@ -187,7 +187,7 @@ class Database:
         self.sqlite = is_sqlite(url)
         self.async_engine = async_engine or create_async_db_engine(url)
         self._sync_engine: Engine | None = None
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[HotRead, _Compiled] = {}
         self._readers = threading.local()  # SQLite: each thread's own driver connection for hot reads
         self._hot_engine: AsyncEngine | None = None
         if self.sqlite:
@@ -244,7 +244,7 @@ class Database:
         return column == any_(cast(bindparam(name), ARRAY(Integer)))
 
     def _compile(self, query: HotRead) -> _Compiled:
-        compiled = self._compiled.get(query.name)
+        compiled = self._compiled.get(query)
         if compiled is None:
             dialect = (self._sync_engine or self.async_engine).dialect
             statement = cast_type(SQLCompiler, query.build(dialect.name).compile(dialect=dialect))
@@ -253,7 +253,7 @@ class Database:
                 (name, _GIVEN if binds[name].value is None else binds[name].effective_value)
                 for name in statement.positiontup or ()
             ]
-            compiled = self._compiled[query.name] = _Compiled(statement.string, order)
+            compiled = self._compiled[query] = _Compiled(statement.string, order)
         return compiled
 
     async def hot_rows(self, query: HotRead, **parameters: Any) -> Sequence[Sequence[Any]]:
@@ -275,7 +275,9 @@ class Database:
                 assert driver is not None
                 try:
                     rows: Sequence[Sequence[Any]] = await driver.fetch(compiled.sql, *values)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                # (InternalClientError: the server ended the connection while asyncpg was between
+                # the states of a query; seen when a backend is terminated.)
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
                     lost = not isinstance(error, asyncpg.PostgresError) or isinstance(
                         error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
                     )
