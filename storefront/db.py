@@ -6,7 +6,8 @@ Two ways in, one database:
   (`python -m storefront database upgrade`) and hands an `AsyncSession` to code that works
   with ORM objects (the CSV import, later the checkout).
 * `Database` runs the few small Core statements every page needs fresh (the cart, stock,
-  the catalogue revision). On PostgreSQL it uses the same async engine. On SQLite it uses the
+  the catalogue revision, an order). On PostgreSQL its writes use the same async engine and its
+  reads a second pool of connections in autocommit. On SQLite it uses the
   standard `sqlite3` driver directly in the event loop: a read of a local file takes
   microseconds, while aiosqlite pays two thread hand-overs per statement, which made pages
   several times slower (measured with `make bench`). SQLite is the laptop and
@@ -53,6 +54,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -63,6 +65,10 @@ MIGRATIONS_DIR = ROOT / "storefront" / "migrations"
 
 # Writers wait this long for SQLite's single write lock before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+# PostgreSQL connections per worker: for transactions, and for the hot reads. Four workers hold at
+# most 92, within PostgreSQL's default max_connections of 100.
+POOL_SIZE, HOT_POOL_SIZE = 15, 8
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -103,9 +109,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_async_db_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(driver_url(url, use_async=True), pool_pre_ping=not is_sqlite(url))
     if is_sqlite(url):
+        engine = create_async_engine(driver_url(url, use_async=True))
         _configure_sqlite(engine.sync_engine)
+        return engine
+    # Every connection is kept once opened (no overflow): an overflow connection is closed when
+    # it is returned to a full pool, so a busy worker would open and close one, with PostgreSQL's
+    # handshake and asyncpg's type lookups, for most requests. A connection the server has closed
+    # is replaced when taken from the pool, by a local check: SQLAlchemy's ping would cost three
+    # round trips (BEGIN, a statement, ROLLBACK) before every transaction.
+    engine = create_async_engine(driver_url(url, use_async=True), pool_size=POOL_SIZE, max_overflow=0)
+    event.listen(engine.sync_engine, "checkout", _replace_if_closed)
     return engine
 
 
@@ -194,29 +208,32 @@ class Database:
             self._sync_engine = create_engine(driver_url(url, use_async=False), pool_size=4, max_overflow=4)
             _configure_sqlite(self._sync_engine)
         else:
-            # PostgreSQL: hot reads run outside any transaction, so their connections need neither a
-            # ping before use nor a ROLLBACK after; one round trip each. A connection the server
-            # dropped fails its read, which is tried once more on a fresh one. A read is over in a
-            # round trip, so a few connections serve a worker: at most 8 here and 15 in the main
-            # pool, 92 for four workers, within PostgreSQL's default max_connections of 100.
+            # PostgreSQL: reads run in autocommit, outside any transaction, so each statement is
+            # one round trip, with neither BEGIN before nor ROLLBACK after, and a connection needs
+            # no ping when taken from the pool (with one, a read of one statement cost five round
+            # trips). A connection the server has closed is replaced when taken; one that breaks
+            # under a read fails it (a hot read is tried once more on a fresh one).
             self._hot_engine = create_async_engine(
                 driver_url(url, use_async=True),
+                isolation_level="AUTOCOMMIT",
                 pool_pre_ping=False,
                 pool_reset_on_return=None,
-                pool_size=4,
-                max_overflow=4,
+                pool_size=HOT_POOL_SIZE,
+                max_overflow=0,
             )
+            event.listen(self._hot_engine.sync_engine, "checkout", _replace_if_closed)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[DbConnection]:
-        """A connection for a few small reads. On SQLite each read stands alone (no BEGIN): a page's
-        reads (catalogue revision, stock, cart) need no common snapshot, and a transaction would
-        cost more than the reads themselves."""
+        """A connection for a few small reads, each standing alone (autocommit, no BEGIN): the
+        reads of a page (an order, its lines, its payments) need no common snapshot, and a
+        transaction would cost more than the reads themselves. Nothing is written here."""
         if self._sync_engine is not None:
             with self._sync_engine.connect().execution_options(sqlite_begin=None) as sync_connection:
                 yield _InlineSQLiteConnection(sync_connection)
             return
-        async with self.async_engine.connect() as connection:
+        assert self._hot_engine is not None
+        async with self._hot_engine.connect() as connection:
             yield connection
 
     @asynccontextmanager
@@ -317,6 +334,14 @@ class Database:
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self.async_engine.dispose()
+
+
+def _replace_if_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Pool hook: a connection whose socket the server has closed (a restart, an idle timeout)
+    is not handed out; the pool opens a fresh one instead. A local check, no round trip."""
+    driver = record.driver_connection
+    if driver is None or cast_type(asyncpg.Connection, driver).is_closed():
+        raise sa_exc.DisconnectionError("the server closed this connection")
 
 
 def _translated(sql: str, error: Exception, *, unreachable: bool) -> sa_exc.DBAPIError:

@@ -60,3 +60,33 @@ def test_a_hot_read_gets_a_working_connection_after_the_server_dropped_its_own(s
             await other.dispose()
 
     asyncio.run(scenario())
+
+
+def test_reads_stand_alone_and_reads_and_writes_get_a_working_connection_after_the_server_closed_them(settings):
+    async def scenario() -> None:
+        database, other = Database(settings.database_url), Database(settings.database_url)
+        try:
+            async with database.read() as connection:  # no transaction: a commit meanwhile is seen at once
+                assert await connection.scalar(text("SELECT count(*) FROM variant")) is not None
+                await _run(other, "CREATE TABLE hot_read_probe (id INTEGER)")
+                await _run(other, "INSERT INTO hot_read_probe VALUES (7)")
+                assert await connection.scalar(text("SELECT id FROM hot_read_probe")) == 7
+            if not database.sqlite:  # every connection of this worker's pools ends, as in a restart
+                async with database.read() as connection:
+                    await connection.scalar(text("SELECT 1"))
+                await _run(database, "INSERT INTO hot_read_probe VALUES (8)")
+                await _run(
+                    other,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                    "AND datname = current_database() AND application_name = ''",
+                )
+                await asyncio.sleep(0.2)  # the closed sockets reach the event loop
+            await _run(database, "DELETE FROM hot_read_probe WHERE id = 8")
+            async with database.read() as connection:
+                assert await connection.scalar(text("SELECT id FROM hot_read_probe")) == 7
+        finally:
+            await _run(other, "DROP TABLE IF EXISTS hot_read_probe")
+            await database.dispose()
+            await other.dispose()
+
+    asyncio.run(scenario())
