@@ -3,11 +3,14 @@
 import dataclasses
 import gzip
 import logging
+import os
 import re
+import shutil
 
 import pytest
 from litestar.testing import TestClient
 
+from storefront import app as app_module
 from storefront.app import create_app
 from storefront.security_headers import content_security_policy
 from storefront.settings import Settings
@@ -329,6 +332,20 @@ def test_the_legal_pages_are_filled_from_the_settings_and_linked_in_the_footer(c
     assert text in response.text
     assert 'href="/en/legal/imprint"' in client.get("/en/").text
     assert client.get("/en/legal/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_templates_are_read_once_unless_debugging_where_an_edit_shows_at_once(settings, tmp_path, monkeypatch, debug):
+    templates = tmp_path / "templates"
+    shutil.copytree(app_module.TEMPLATES_DIR, templates)
+    monkeypatch.setattr(app_module, "TEMPLATES_DIR", templates)
+    with TestClient(app=create_app(dataclasses.replace(settings, debug=debug))) as client:
+        assert "Storefront Demo GmbH" in client.get("/en/legal/imprint").text
+        imprint = templates / "legal" / "imprint.html"
+        imprint.write_text(imprint.read_text().replace("{{ company.company }}", "Edited while running"))
+        later = imprint.stat().st_mtime + 5
+        os.utime(imprint, (later, later))
+        assert ("Edited while running" in client.get("/en/legal/imprint").text) is debug
 
 
 def test_the_pay_form_may_lead_to_stripes_twint_redirect_and_nowhere_else():
