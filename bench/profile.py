@@ -6,6 +6,7 @@ self (the function's own code), as shares of all samples.
     make profile                                  # the product page of a visitor with 2 cart lines
     make profile PROFILE_PATH=/healthz            # any address of the shop
     make profile PROFILE_PATH=/en/cart/lines PROFILE_ADD=1   # the htmx add-to-cart
+    make profile PROFILE_PATH=status PROFILE_HTMX=1          # the status poll of a paid order
 
 Environment: PROFILE_SECONDS (default 10), PROFILE_TOP (default 30), PROFILE_HTMX=1 (ask as htmx),
 PROFILE_FOCUS (only the samples under a function whose name contains this, e.g. read_page),
@@ -31,6 +32,7 @@ from bench.run import (  # noqa: E402 (after the path is set)
     HX_SCRIPT,
     PRODUCT,
     Server,
+    paid_order_status_path,
     prepare,
     token_of,
     variant_ids,
@@ -93,6 +95,8 @@ def main() -> int:
         env = prepare(workdir, os.environ.get("BENCH_DATABASE_URL"), names=("small",))["small"]
         with Server(env, "bench.app:create_bench_app", 1) as server:
             assert server.process is not None
+            if path == "status":  # an order paid through the sandbox, as `make bench` polls it
+                path = paid_order_status_path(server.url)
             cookie = visitor_with_two_lines(server.url)[0]
             script = HX_SCRIPT if os.environ.get("PROFILE_HTMX") else None
             if os.environ.get("PROFILE_ADD"):
