@@ -8,10 +8,13 @@ import asyncio
 import pytest
 from sqlalchemy import Integer, column, exc, func, literal_column, select, table, text
 
-from storefront.db import Database, HotRead
+from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead
 
 probe_t = table("hot_read_probe", column("id", Integer))
 BACKEND = HotRead("backend", lambda _dialect: select(func.pg_backend_pid()))
+BACKENDS_OF_DATABASE = HotRead(
+    "backends", lambda _dialect: text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+)
 PING_ONE = HotRead("one", lambda _dialect: select(literal_column("1")))
 PROBE = HotRead("probe", lambda dialect: select(probe_t.c.id).where(Database.in_id_list(dialect, probe_t.c.id, "ids")))
 
@@ -86,6 +89,33 @@ def test_reads_stand_alone_and_reads_and_writes_get_a_working_connection_after_t
                 assert await connection.scalar(text("SELECT id FROM hot_read_probe")) == 7
         finally:
             await _run(other, "DROP TABLE IF EXISTS hot_read_probe")
+            await database.dispose()
+            await other.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_crowd_of_requests_is_served_within_the_connections_promised_per_worker(settings):
+    """However many requests come at once, a worker holds at most its pools' connections
+    (the README promises four workers stay within PostgreSQL's default of 100)."""
+
+    async def scenario() -> None:
+        database, other = Database(settings.database_url), Database(settings.database_url)
+
+        async def read() -> None:
+            async with database.read() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        async def write() -> None:
+            async with database.write() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.gather(*(kind() for _ in range(40) for kind in (database.ping, read, write)))
+            if not database.sqlite:  # the pools keep what they opened; less the counting connection
+                opened = int((await other.hot_rows(BACKENDS_OF_DATABASE))[0][0]) - 1
+                assert 1 < opened <= POOL_SIZE + READ_POOL_SIZE + HOT_POOL_SIZE
+        finally:
             await database.dispose()
             await other.dispose()
 
