@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, VariantView, variant_t
+from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, VariantView, revision_t, variant_t
 from storefront.db import Database, DbConnection
 from storefront.i18n import gettext as _
 from storefront.i18n import ngettext
@@ -156,10 +156,11 @@ async def add_to_cart(
     """Add `quantity` units to what the cart already holds of this variant."""
     dialect = "sqlite" if database.sqlite else "postgresql"
     async with database.write() as connection:
-        _on_sale(await catalog.current(connection), variant_id)
+        # The upsert locks the cart's row until the end, so adds from several tabs take turns.
         cart_id = await connection.scalar(_OPEN_CART[dialect], {"token_hash": token_hash(token), "now": _now()})
         assert cart_id is not None  # the upsert returns the cart's id, whether it made the cart or touched it
-        in_stock, held = await _stock_and_held(connection, cart_id, variant_id)
+        in_stock, held, revision = await _stock_and_held(connection, cart_id, variant_id)
+        _on_sale(await catalog.at_revision(connection, revision), variant_id)  # else all is rolled back
         wanted = (held or 0) + quantity
         if wanted > max_quantity:
             raise CartError(_("At most %(max)d per item, please.") % {"max": max_quantity}, 400, variant_id)
@@ -171,7 +172,7 @@ async def set_quantity(database: Database, catalog: Catalog, token: str | None, 
     async with database.write() as connection:
         _on_sale(await catalog.current(connection), variant_id)
         cart_id = await _existing_cart_id(connection, token)
-        in_stock, held = await _stock_and_held(connection, cart_id, variant_id)
+        in_stock, held, _revision = await _stock_and_held(connection, cart_id, variant_id)
         if held is None:
             raise CartError(_("This item is no longer in your cart."), 404, variant_id)
         _check_stock(variant_id, in_stock, quantity)
@@ -193,12 +194,13 @@ async def remove_line(database: Database, token: str | None, variant_id: int) ->
         await connection.execute(_TOUCH_CART, {"cart_id": cart_id, "now": _now()})
 
 
-async def _stock_and_held(connection: DbConnection, cart_id: int, variant_id: int) -> tuple[int, int | None]:
-    """The variant's stock and how many of it the cart holds (None: no line), in one round trip."""
+async def _stock_and_held(connection: DbConnection, cart_id: int, variant_id: int) -> tuple[int, int | None, int]:
+    """The variant's stock, how many of it the cart holds (None: no line) and the catalogue's
+    revision, in one round trip."""
     row = (await connection.execute(_STOCK_AND_HELD, {"cart_id": cart_id, "variant_id": variant_id})).one_or_none()
     if row is None:
         raise CartError(_("This item is not available."), 404, variant_id)
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 async def _existing_cart_id(connection: DbConnection, token: str | None) -> int:
@@ -221,6 +223,7 @@ _STOCK_AND_HELD = select(
     select(line_t.c.quantity)
     .where(line_t.c.cart_id == bindparam("cart_id"), line_t.c.variant_id == variant_t.c.id)
     .scalar_subquery(),
+    select(revision_t.c.revision).where(revision_t.c.id == 1).scalar_subquery(),
 ).where(variant_t.c.id == bindparam("variant_id"))
 _SET_QUANTITY = (  # UPDATE keeps column names for its SET clause, hence the "line_" names
     update(line_t)
