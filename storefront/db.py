@@ -182,13 +182,17 @@ class HotRead:
 
 class _Compiled:
     """A hot read's SQL for one driver, with its parameters in order: a name the caller gives,
-    or a value the statement itself holds (`revision.id == 1`)."""
+    or a value the statement itself holds (`revision.id == 1`); and, when a column's type reads
+    the driver's value into another (a date on SQLite), how, as SQLAlchemy would."""
 
-    __slots__ = ("parameters", "sql")
+    __slots__ = ("parameters", "processors", "sql")
 
-    def __init__(self, sql: str, parameters: Sequence[tuple[str, Any]]) -> None:
+    def __init__(
+        self, sql: str, parameters: Sequence[tuple[str, Any]], processors: Sequence[Callable[[Any], Any] | None]
+    ) -> None:
         self.sql = sql
         self.parameters = tuple(parameters)
+        self.processors = tuple(processors) if any(processors) else None
 
 
 _GIVEN = object()  # a parameter the caller gives
@@ -284,12 +288,27 @@ class Database:
                 (name, _GIVEN if binds[name].value is None else binds[name].effective_value)
                 for name in statement.positiontup or ()
             ]
-            compiled = self._compiled[query] = _Compiled(statement.string, order)
+            processors = [
+                column.type._cached_result_processor(dialect, None)  # the same as SQLAlchemy's own results use
+                for column in statement._result_columns
+            ]
+            compiled = self._compiled[query] = _Compiled(statement.string, order, processors)
         return compiled
 
     async def hot_rows(self, query: HotRead, **parameters: Any) -> Sequence[Sequence[Any]]:
-        """The rows of a hot read, as the driver gives them (indexable by position)."""
+        """The rows of a hot read (indexable by position), each value read by its column's type."""
         compiled = self._compile(query)
+        rows = await self._driver_rows(compiled, **parameters)
+        if compiled.processors is None:
+            return rows
+        processors = compiled.processors
+        return [
+            [value if process is None else process(value) for process, value in zip(processors, row, strict=True)]
+            for row in rows
+        ]
+
+    async def _driver_rows(self, compiled: _Compiled, **parameters: Any) -> Sequence[Sequence[Any]]:
+        """The rows of a hot read as the driver gives them."""
         values = [parameters[name] if fixed is _GIVEN else fixed for name, fixed in compiled.parameters]
         if self._sync_engine is not None:
             try:

@@ -4,7 +4,7 @@ payment and what its money adds up to."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,6 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     CompoundSelect,
-    Row,
     Select,
     bindparam,
     func,
@@ -22,7 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from storefront.db import Database, DbConnection
+from storefront.db import Database, HotRead
 from storefront.money import VatClass, VatLine, vat_breakdown
 from storefront.orders.models import (
     FINAL,
@@ -152,10 +151,18 @@ def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
     ).order_by("kind", "position")
 
 
-_BY_TOKEN = _order_read(order_t.c.public_token == bindparam("token"))
-_BY_ID = _order_read(order_t.c.id == bindparam("order"))
-_BY_NUMBER = _order_read(order_t.c.number == bindparam("number"))
-
+# Hot reads (compiled once, run on the driver's connection): the status poll reads its order
+# every second or so for every customer waiting for TWINT.
+_BY_TOKEN = HotRead("order by token", lambda _dialect: _order_read(order_t.c.public_token == bindparam("token")))
+_BY_ID = HotRead("order by id", lambda _dialect: _order_read(order_t.c.id == bindparam("order")))
+_BY_NUMBER = HotRead("order by number", lambda _dialect: _order_read(order_t.c.number == bindparam("number")))
+_KIND = 0
+_AT = {
+    name: at
+    for at, name in enumerate(
+        ["kind", "position", *(prefix + column.name for _kind, prefix, columns in _PARTS for column in columns)]
+    )
+}
 
 _ORDER_OF_INTENT = select(payment_t.c.order_id).where(payment_t.c.intent_id == bindparam("intent"))
 
@@ -164,34 +171,27 @@ async def find_order(
     database: Database, *, token: str | None = None, order_id: int | None = None, number: str | None = None
 ) -> OrderView | None:
     """An order by its public token, its id or its number."""
-    async with database.read() as connection:
-        return await read_order(connection, token=token, order_id=order_id, number=number)
-
-
-async def read_order(
-    connection: DbConnection, *, token: str | None = None, order_id: int | None = None, number: str | None = None
-) -> OrderView | None:
     if token is not None:
-        rows = (await connection.execute(_BY_TOKEN, {"token": token})).all()
+        rows = await database.hot_rows(_BY_TOKEN, token=token)
     elif number is not None:
-        rows = (await connection.execute(_BY_NUMBER, {"number": number})).all()
+        rows = await database.hot_rows(_BY_NUMBER, number=number)
     else:
-        rows = (await connection.execute(_BY_ID, {"order": order_id})).all()
-    if not rows or rows[0].kind != _ORDER:
+        rows = await database.hot_rows(_BY_ID, order=order_id)
+    if not rows or rows[0][_KIND] != _ORDER:
         return None
 
-    def fields(row: Row[Any], prefix: str, columns: list[Column[Any]]) -> dict[str, Any]:
-        return {column.name: row._mapping[prefix + column.name] for column in columns}
+    def fields(row: Sequence[Any], prefix: str, columns: list[Column[Any]]) -> dict[str, Any]:
+        return {column.name: row[_AT[prefix + column.name]] for column in columns}
 
     values = fields(rows[0], "o_", _ORDER_FIELDS)
     values["status"] = OrderStatus(values["status"])
     return OrderView(
         **values,
-        lines=tuple(OrderLineView(**fields(row, "l_", _LINE_FIELDS)) for row in rows if row.kind == _LINE),
+        lines=tuple(OrderLineView(**fields(row, "l_", _LINE_FIELDS)) for row in rows if row[_KIND] == _LINE),
         payments=tuple(
-            PaymentView(**{**fields(row, "p_", _PAYMENT_FIELDS), "status": PaymentStatus(row.p_status)})
+            PaymentView(**{**fields(row, "p_", _PAYMENT_FIELDS), "status": PaymentStatus(row[_AT["p_status"]])})
             for row in rows
-            if row.kind == _PAYMENT
+            if row[_KIND] == _PAYMENT
         ),
     )
 

@@ -4,9 +4,11 @@ fail like any other read, and get a working connection again after a failure."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
-from sqlalchemy import Integer, column, exc, func, literal_column, select, table, text
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Column, Integer, MetaData, Table, column, exc, func, literal_column, select, table, text
 
 from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead
 
@@ -118,5 +120,32 @@ def test_a_crowd_of_requests_is_served_within_the_connections_promised_per_worke
         finally:
             await database.dispose()
             await other.dispose()
+
+    asyncio.run(scenario())
+
+
+stamp_t = Table("hot_read_stamp", MetaData(), Column("at", DateTimeUTC(timezone=True)))
+STAMPS = HotRead("stamps", lambda _dialect: select(stamp_t.c.at, literal_column("7")))
+
+
+def test_a_hot_read_gives_each_value_as_its_column_type_reads_it(settings):
+    """Dates come back as dates in UTC, on SQLite (which stores text) as on PostgreSQL."""
+    at = dt.datetime(2026, 12, 6, 9, 30, 15, 123456, tzinfo=dt.UTC)
+
+    async def scenario() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.write() as connection:
+                await connection.execute(text("DROP TABLE IF EXISTS hot_read_stamp"))
+            async with database.async_engine.begin() as connection:
+                await connection.run_sync(stamp_t.metadata.create_all)
+            async with database.write() as connection:
+                await connection.execute(stamp_t.insert(), [{"at": at}, {"at": None}])
+            rows = await database.hot_rows(STAMPS)
+            assert sorted((tuple(row) for row in rows), key=lambda row: row[0] is None) == [(at, 7), (None, 7)]
+        finally:
+            async with database.write() as connection:
+                await connection.execute(text("DROP TABLE IF EXISTS hot_read_stamp"))
+            await database.dispose()
 
     asyncio.run(scenario())
