@@ -209,7 +209,7 @@ class Database:
         self._compiled: dict[HotRead, _Compiled] = {}
         self._readers = threading.local()  # SQLite: each thread's own driver connection for hot reads
         self._read_engine: AsyncEngine | None = None
-        self._hot_pool: asyncpg.Pool | None = None
+        self._hot_idle: list[asyncpg.Connection] = []  # PostgreSQL: connections for hot reads, not in use
         if self.sqlite:
             self._sync_engine = create_engine(driver_url(url, use_async=False), pool_size=4, max_overflow=4)
             _configure_sqlite(self._sync_engine)
@@ -228,15 +228,16 @@ class Database:
                 max_overflow=0,
             )
             event.listen(self._read_engine.sync_engine, "checkout", _replace_if_closed)
-            # The hot reads take their connections from asyncpg's own pool: the driver's
-            # connection without SQLAlchemy's checkout around it (measured: 110 instead of 155 µs
-            # of the worker's time per read). Opened by the first hot read, in the running loop.
+            # The hot reads keep driver connections of their own: a read takes the one returned
+            # last, with neither SQLAlchemy's checkout (155 µs of the worker's time per read,
+            # measured) nor asyncpg's pool (110 µs) around it.
             self._hot_connect = self._read_engine.dialect.create_connect_args(self._read_engine.url)[1]
-            self._hot_pool_opening = asyncio.Lock()
-            # Requests wait for a connection here, first come first served, not in the pools'
-            # own asyncio queues: there one woken for a returned connection can lose it to one
-            # who just arrived and go to the back of the line (measured with 32 visitors at once:
-            # the status poll's p99 went from 1.2 s to 59 ms with a turn taken here).
+            if "prepared_statement_cache_size" in self._hot_connect:  # SQLAlchemy's name for asyncpg's setting
+                self._hot_connect["statement_cache_size"] = self._hot_connect.pop("prepared_statement_cache_size")
+            # Requests wait for a connection here, first come first served. In a pool's own
+            # asyncio queue one woken for a returned connection can lose it to one who just
+            # arrived and go to the back of the line (measured with 32 visitors at once in
+            # asyncpg's pool: the status poll's p99 went from 1.2 s to 59 ms with a turn taken here).
             self._hot_turns = asyncio.Semaphore(HOT_POOL_SIZE)
             self._read_turns = asyncio.Semaphore(READ_POOL_SIZE)
             self._write_turns = asyncio.Semaphore(POOL_SIZE)
@@ -317,16 +318,17 @@ class Database:
                 self._drop_reader()  # a fresh connection next time
                 unreachable = isinstance(error, sqlite3.OperationalError)
                 raise _translated(compiled.sql, error, unreachable=unreachable) from error
-        pool = self._hot_pool or await self._open_hot_pool()
         for attempt in (1, 2):
             try:
-                async with self._hot_turns, pool.acquire() as driver:
+                async with self._hot_turns:
+                    driver = await self._hot_connection()
                     try:
                         rows = cast_type(Sequence[Sequence[Any]], await driver.fetch(compiled.sql, *values))
                     except BaseException:
                         if not driver.is_closed():
-                            driver.terminate()  # in doubt, not handed out again (the pool opens another)
+                            driver.terminate()  # in doubt, not used again
                         raise
+                    self._hot_idle.append(driver)
                 return rows
             # (InternalClientError: the server ended the connection while asyncpg was between the
             # states of a query; seen when a backend is terminated.)
@@ -338,13 +340,15 @@ class Database:
                     raise _translated(compiled.sql, error, unreachable=lost) from error
         raise AssertionError("unreachable")
 
-    async def _open_hot_pool(self) -> asyncpg.Pool:
-        async with self._hot_pool_opening:
-            if self._hot_pool is None:
-                self._hot_pool = await asyncpg.create_pool(
-                    **self._hot_connect, min_size=0, max_size=HOT_POOL_SIZE, reset=_as_it_is
-                )
-            return self._hot_pool
+    async def _hot_connection(self) -> asyncpg.Connection:
+        """An idle connection for a hot read, the one used last first; one the server has closed
+        is dropped. A new one only when none is idle: with the turns above, a worker never
+        holds more than HOT_POOL_SIZE."""
+        while self._hot_idle:
+            driver = self._hot_idle.pop()
+            if not driver.is_closed():
+                return driver
+        return await asyncpg.connect(**self._hot_connect)
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's SQLite connection for hot reads, kept open: in autocommit, so each read
@@ -370,17 +374,12 @@ class Database:
     async def dispose(self) -> None:
         self._drop_reader()
         if self._read_engine is not None:
-            if self._hot_pool is not None:
-                await self._hot_pool.close()
+            while self._hot_idle:
+                await self._hot_idle.pop().close()
             await self._read_engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self.async_engine.dispose()
-
-
-async def _as_it_is(_connection: asyncpg.Connection) -> None:
-    """A hot read's connection goes back to asyncpg's pool as it is: a read changes no session
-    state, so the default reset (a round trip of RESET ALL and more) has nothing to undo."""
 
 
 def _replace_if_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
