@@ -131,7 +131,7 @@ def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
     ones are cast to their column's type: PostgreSQL needs it to join the parts, and SQLAlchemy
     reads every row's dates by the first part's types."""
 
-    def part(kind: int, position: ColumnElement[Any], table: Any) -> Select[Any]:
+    def part(kind: int, table: Any) -> Select[Any]:
         fields = [
             column.label(prefix + column.name)
             if their == kind
@@ -139,16 +139,14 @@ def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
             for their, prefix, columns in _PARTS
             for column in columns
         ]
-        statement = select(literal_column(str(kind)).label("kind"), position.label("position"), *fields)
+        statement = select(literal_column(str(kind)).label("kind"), table.c.id.label("position"), *fields)
         if table is not order_t:
             statement = statement.select_from(table.join(order_t, order_t.c.id == table.c.order_id))
         return statement.where(key)
 
-    return union_all(
-        part(_ORDER, order_t.c.id, order_t),
-        part(_LINE, order_line_t.c.id, order_line_t),
-        part(_PAYMENT, payment_t.c.id, payment_t),
-    ).order_by("kind", "position")
+    return union_all(part(_ORDER, order_t), part(_LINE, order_line_t), part(_PAYMENT, payment_t)).order_by(
+        "kind", "position"
+    )
 
 
 # Hot reads (compiled once, run on the driver's connection): the status poll reads its order
@@ -156,13 +154,13 @@ def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
 _BY_TOKEN = HotRead("order by token", lambda _dialect: _order_read(order_t.c.public_token == bindparam("token")))
 _BY_ID = HotRead("order by id", lambda _dialect: _order_read(order_t.c.id == bindparam("order")))
 _BY_NUMBER = HotRead("order by number", lambda _dialect: _order_read(order_t.c.number == bindparam("number")))
-_KIND = 0
 _AT = {
     name: at
     for at, name in enumerate(
         ["kind", "position", *(prefix + column.name for _kind, prefix, columns in _PARTS for column in columns)]
     )
 }
+_KIND = _AT["kind"]
 
 _ORDER_OF_INTENT = select(payment_t.c.order_id).where(payment_t.c.intent_id == bindparam("intent"))
 
@@ -183,16 +181,15 @@ async def find_order(
     def fields(row: Sequence[Any], prefix: str, columns: list[Column[Any]]) -> dict[str, Any]:
         return {column.name: row[_AT[prefix + column.name]] for column in columns}
 
+    def payment(row: Sequence[Any]) -> PaymentView:
+        values = fields(row, "p_", _PAYMENT_FIELDS)
+        return PaymentView(**{**values, "status": PaymentStatus(values["status"])})
+
     values = fields(rows[0], "o_", _ORDER_FIELDS)
-    values["status"] = OrderStatus(values["status"])
     return OrderView(
-        **values,
+        **{**values, "status": OrderStatus(values["status"])},
         lines=tuple(OrderLineView(**fields(row, "l_", _LINE_FIELDS)) for row in rows if row[_KIND] == _LINE),
-        payments=tuple(
-            PaymentView(**{**fields(row, "p_", _PAYMENT_FIELDS), "status": PaymentStatus(row[_AT["p_status"]])})
-            for row in rows
-            if row[_KIND] == _PAYMENT
-        ),
+        payments=tuple(payment(row) for row in rows if row[_KIND] == _PAYMENT),
     )
 
 
