@@ -54,7 +54,7 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -136,6 +136,17 @@ def make_alchemy_config(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
             version_table_name="alembic_version",
         ),
     )
+
+
+@asynccontextmanager
+async def writing_session(config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
+    """An ORM session for work that reads and then writes (saving a product, importing a file).
+    On SQLite its transaction takes the write lock when it begins: SQLite cannot turn a read
+    into a write once another writer has committed since the read, and fails at once with
+    "database is locked" instead of waiting. Other writers wait for this one instead."""
+    async with config.get_session() as session:
+        await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        yield session
 
 
 class _InlineSQLiteConnection:

@@ -35,7 +35,7 @@ from storefront.sandbox.app import create_sandbox_app
 from storefront.sandbox.base import Call
 from storefront.sandbox.faults import set_switches
 from storefront.settings import Settings
-from tests.support.db import ROOT, execute, order_status, payments, query, stock, with_database
+from tests.support.db import ROOT, execute, order_status, payments, query, stock, with_database, write_meanwhile
 from tests.support.factories import fill_cart, place
 from tests.support.http import HTMX, csrf, serve, text_of
 from tests.support.sandbox import SECRET_KEY, WEBHOOK_SECRET, Sandbox
@@ -1145,6 +1145,28 @@ def test_adding_a_variant_row_keeps_the_form_and_saves_nothing(app_client, shop_
     assert more.status_code == 200
     assert 'name="variant_rows" value="4"' in more.text and 'value="SYRUP-500"' in more.text
     assert query(shop_settings.database_url, "SELECT count(*) FROM variant WHERE sku LIKE 'SYRUP%'") == [(0,)]
+
+
+def test_a_product_saves_while_a_customer_buys_between_its_reads_and_its_writes(app_client, shop_settings):
+    """Saving a product reads (is the address free, which variants exist) before it writes. On
+    SQLite a checkout committed in between must not make the save fail with "database is locked":
+    the save holds the write lock from its start, and the checkout waits for it instead."""
+    sign_in(app_client)
+    csrf(app_client)
+    url = shop_settings.database_url
+    interloper = write_meanwhile(
+        app_client.app.state.shop_alchemy.get_engine(),
+        url,
+        "UPDATE variant SET stock = stock + 1 WHERE sku = 'HONEY-250'",
+    )
+    created = submit_product(app_client, "/admin/products/new", **SYRUP)
+
+    assert created.status_code == 303, text_of(created.text)
+    assert interloper == (["database is locked"] if url.startswith("sqlite") else ["wrote"])
+    assert query(url, "SELECT sku, stock FROM variant WHERE sku LIKE 'SYRUP-%' ORDER BY sku") == [
+        ("SYRUP-250", 5),
+        ("SYRUP-500", 0),
+    ]
 
 
 def test_a_product_written_in_french_shows_in_french_and_keeps_its_texts_through_an_edit(app_client, shop_settings):

@@ -1,10 +1,13 @@
 """The catalogue import as a shop owner runs it: `python -m storefront catalog import FILE`."""
 
+import asyncio
 import os
 import subprocess
 import sys
 
-from tests.support.db import ROOT, query
+from storefront.app import create_app
+from storefront.cli import import_catalog
+from tests.support.db import ROOT, query, write_meanwhile
 
 
 def storefront(settings, *args):
@@ -111,3 +114,21 @@ def test_a_bad_setting_stops_the_start_with_one_line(settings):
     )
     assert result.returncode == 2
     assert result.stderr == "storefront: cannot start: STOREFRONT_PAGE_SIZE: 'many' is not a whole number\n"
+
+
+def test_an_import_keeps_its_changes_when_the_shop_writes_between_its_reads_and_its_writes(settings):
+    """SQLite can't turn a read into a write once another writer has committed since the read:
+    it fails at once with "database is locked", whatever the busy timeout. A checkout paid while
+    the owner imports a file must not make the import fail, so the import takes the write lock
+    when it begins, and on SQLite the shop's other writers wait for it."""
+    app = create_app(settings)
+    url = settings.database_url
+    interloper = write_meanwhile(
+        app.state.shop_alchemy.get_engine(), url, "UPDATE variant SET stock = stock + 1 WHERE sku = 'HONEY-250'"
+    )
+    csv = b"product,name,sku,price,vat,stock\nmug,Enamel Mug,MUG,30.00,standard,1\n"
+    report = asyncio.run(import_catalog(app, csv))
+
+    assert "line 2: updated variant MUG (price CHF\xa022.00 \u2192 CHF\xa030.00, stock 12 \u2192 1)" in report
+    assert interloper == (["database is locked"] if url.startswith("sqlite") else ["wrote"])
+    assert query(url, "SELECT price, stock FROM variant WHERE sku = 'MUG'") == [(3000, 1)]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, make_url, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import delete, event, make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from storefront.catalog.importer import apply_catalog, parse_catalog_csv
 from storefront.catalog.service import Catalog
@@ -69,6 +71,40 @@ def execute(url: str, sql: str, **params: Any) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def write_meanwhile(engine: AsyncEngine, url: str, sql: str) -> list[str]:
+    """Another writer (a customer's checkout, say) runs `sql` and commits just before `engine`
+    first writes, after its reads. The returned list says how that went: "wrote", or SQLite's
+    refusal when `engine` already holds the write lock (a writer with time to wait would wait)."""
+    outcome: list[str] = []
+
+    def elsewhere() -> None:
+        if make_url(url).get_backend_name() == "sqlite":
+            other = sqlite3.connect(make_url(url).database or "", timeout=0, isolation_level=None)
+            try:
+                other.execute(sql)
+                outcome.append("wrote")
+            except sqlite3.OperationalError as error:
+                outcome.append(str(error))
+            finally:
+                other.close()
+        else:  # from a thread of its own: the engine's event loop is busy with the first write
+
+            def write() -> None:
+                execute(url, sql)
+                outcome.append("wrote")
+
+            worker = threading.Thread(target=write)
+            worker.start()
+            worker.join()
+
+    def before_first_write(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not outcome and statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            elsewhere()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before_first_write)
+    return outcome
 
 
 def with_database(settings: Settings, work: Callable[[Database, Catalog], Awaitable[T]]) -> T:
