@@ -20,7 +20,8 @@ gets two databases named after it with _small and _large) PostgreSQL with one an
 With one worker the server runs on one core and wrk on the other; with two they share both.
 
 Environment: BENCH_DURATION (seconds per run, default 5), BENCH_CONNECTIONS (default 32),
-BENCH_ROUNDS (default 3), BENCH_DATABASE_URL, BENCH_ONLY (sqlite or postgresql: one backend only).
+BENCH_ROUNDS (default 3), BENCH_DATABASE_URL, BENCH_ONLY (sqlite or postgresql: one backend only),
+BENCH_LOOP (uvicorn's event loop; default asyncio, as in production).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ sys.path.insert(0, str(ROOT))
 DURATION = int(os.environ.get("BENCH_DURATION", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+# The event loop production runs (deploy/storefront.service); BENCH_LOOP=uvloop compares another.
+LOOP = os.environ.get("BENCH_LOOP", "asyncio")
 PRODUCT = "alpine-honey"
 HX_SCRIPT = 'wrk.headers["HX-Request"] = "true"\n'
 CEILING_PATH = "/_bench/ceiling"
@@ -109,7 +112,7 @@ class Server:
     def __enter__(self) -> Server:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", self.factory, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), "--loop", "uvloop", "--http", "httptools",
+            "--port", str(self.port), "--workers", str(self.workers), "--loop", LOOP, "--http", "httptools",
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         if self.workers == 1 and SERVER_CPU and shutil.which("taskset"):
@@ -634,7 +637,7 @@ def bench(envs: dict[str, dict[str, str]], workers: int) -> bool:
             table, ratios = measure(servers, cookies, plan, pin)
             first_load = first_load_bytes(small.url)
     title = (
-        f"{backend}, {workers} uvicorn worker{'s' if workers > 1 else ''} per server (uvloop, httptools)"
+        f"{backend}, {workers} uvicorn worker{'s' if workers > 1 else ''} per server ({LOOP} loop, httptools)"
         f"{', server and wrk on one core each' if pin and SERVER_CPU else ''}; wrk -t1 -c{CONNECTIONS} "
         f"-d{DURATION}s, {ROUNDS} interleaved rounds; {os.cpu_count()} cores"
     )
