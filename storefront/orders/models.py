@@ -94,8 +94,9 @@ class Order(BigIntAuditBase):
     __tablename__ = "shop_order"  # ORDER is an SQL keyword
     __table_args__ = (
         CheckConstraint("total >= 0", name="total_not_negative"),
-        # The back office counts orders per tab from this index alone.
-        Index("ix_shop_order_status_fulfilment", "status", "fulfilment"),
+        # The back office counts orders per tab from this index alone, and reads a tab's newest
+        # orders from it in order.
+        Index("ix_shop_order_status_fulfilment_id", "status", "fulfilment", "id"),
     )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -27,6 +27,7 @@ from storefront.admin.models import Role
 from storefront.app import create_app
 from storefront.db import Database
 from storefront.i18n import LANGUAGE_COOKIE
+from storefront.orders.backoffice import Tab, list_orders
 from storefront.orders.lifecycle import apply_payment_state, start_payment
 from storefront.orders.provider import order_reference
 from storefront.orders.timeline import Source
@@ -285,6 +286,37 @@ def test_the_list_pages_through_orders_newest_first(app_client, shop_settings):
     assert numbers[-1] in first and numbers[1] not in first and "Older" in first
     second = text_of(app_client.get("/admin/orders?tab=waiting&page=2").text)
     assert numbers[0] in second and numbers[1] in second and numbers[-1] not in second
+
+
+def test_each_tab_pages_through_its_orders_newest_first_whatever_their_fulfilment(shop_settings):
+    """To ship and Shipped each hold two kinds of fulfilment, read as two ranges of an index and
+    merged: the pages must come out as one list, newest first, with nothing lost or repeated."""
+    for _ in range(33):
+        place(shop_settings, fill_cart(shop_settings, ("HONEY-250", 1)))
+    url = shop_settings.database_url
+    ids = [row[0] for row in query(url, "SELECT id FROM shop_order ORDER BY id")]
+    # mostly sent by post, so the second page reaches deep into one of the two ranges
+    kinds = ["shipped", "picked_up", "shipped"] + ["ready_for_pickup" if i in (5, 17) else "open" for i in range(30)]
+    for order_id, kind in zip(ids, kinds, strict=True):
+        execute(url, "UPDATE shop_order SET status = 'paid', fulfilment = :f WHERE id = :id", f=kind, id=order_id)
+    newest = list(reversed(list(zip(ids, kinds, strict=True))))
+    newest_first = {
+        Tab.TO_SHIP: [i for i, k in newest if k in ("open", "ready_for_pickup")],
+        Tab.SHIPPED: [i for i, k in newest if k in ("shipped", "picked_up")],
+    }
+
+    async def pages(database: Database, _catalog: Any) -> dict[tuple[Tab, str, int], list[int]]:
+        return {
+            (tab, q, page): [row.id for row in (await list_orders(database, tab, q, page)).rows]
+            for tab in newest_first
+            for q in ("", "anna")
+            for page in (1, 2, 3)
+        }
+
+    listed = with_database(shop_settings, pages)
+    for (tab, q, page), found in listed.items():
+        assert found == newest_first[tab][(page - 1) * 25 : page * 25], (tab, q, page)
+    assert len(listed[(Tab.TO_SHIP, "", 2)]) == 5 and listed[(Tab.SHIPPED, "", 2)] == []
 
 
 def test_the_order_page_shows_lines_vat_customer_payments_and_the_timeline(app_client, shop_settings, stripe_sandbox):
