@@ -1,0 +1,54 @@
+"""The protocol uvicorn serves the shop with in production turns Nagle's algorithm off."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from storefront.serving import HttpProtocol
+
+
+async def _app(scope: object, receive: object, send: object) -> None:  # never called: no request is sent
+    raise AssertionError("no request expected")
+
+
+def nodelay_of_accepted_connection(protocol_class: type[HttpToolsProtocol]) -> int:
+    """TCP_NODELAY on the server's side of one connection accepted from a listening socket bound
+    as uvicorn binds it for several workers (no protocol named)."""
+    config = Config(app=_app, lifespan="off", log_level="warning")
+    config.load()
+    state = ServerState()
+    accepted: asyncio.Future[int]
+
+    class Probe(protocol_class):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    async def run() -> int:
+        nonlocal accepted
+        accepted = asyncio.get_running_loop().create_future()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0, as uvicorn's bind_socket
+        listener.bind(("127.0.0.1", 0))
+        server = await asyncio.get_running_loop().create_server(
+            lambda: Probe(config=config, server_state=state, app_state={}), sock=listener
+        )
+        async with server:
+            _reader, writer = await asyncio.open_connection(*listener.getsockname())
+            try:
+                return await asyncio.wait_for(accepted, 10)
+            finally:
+                writer.close()
+                await writer.wait_closed()
+
+    return asyncio.run(run())
+
+
+def test_each_connection_gets_tcp_nodelay_even_from_a_socket_bound_for_several_workers():
+    assert nodelay_of_accepted_connection(HttpToolsProtocol) == 0  # what asyncio leaves on such a socket
+    assert nodelay_of_accepted_connection(HttpProtocol) != 0
