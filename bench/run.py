@@ -112,8 +112,8 @@ class Server:
     def __enter__(self) -> Server:
         command = [
             sys.executable, "-m", "uvicorn", "--factory", self.factory, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), "--loop", LOOP, "--http", "storefront.serving:HttpProtocol",
-            "--no-access-log", "--log-level", "warning",
+            "--port", str(self.port), "--workers", str(self.workers), "--loop", LOOP,
+            "--http", "storefront.serving:HttpProtocol", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         if self.workers == 1 and SERVER_CPU and shutil.which("taskset"):
             command = ["taskset", "-c", SERVER_CPU, *command]
@@ -637,7 +637,8 @@ def bench(envs: dict[str, dict[str, str]], workers: int) -> bool:
             table, ratios = measure(servers, cookies, plan, pin)
             first_load = first_load_bytes(small.url)
     title = (
-        f"{backend}, {workers} uvicorn worker{'s' if workers > 1 else ''} per server ({LOOP} loop, httptools with TCP_NODELAY)"
+        f"{backend}, {workers} uvicorn worker{'s' if workers > 1 else ''} per server "
+        f"({LOOP} loop, httptools with TCP_NODELAY)"
         f"{', server and wrk on one core each' if pin and SERVER_CPU else ''}; wrk -t1 -c{CONNECTIONS} "
         f"-d{DURATION}s, {ROUNDS} interleaved rounds; {os.cpu_count()} cores"
     )

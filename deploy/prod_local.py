@@ -135,8 +135,8 @@ def main() -> int:
     processes = [
         subprocess.Popen(
             [PYTHON, "-m", "uvicorn", "--factory", "storefront.devserver:create_app", "--host", "127.0.0.1",
-             "--port", str(app_port), "--workers", "2", "--loop", "asyncio", "--http", "storefront.serving:HttpProtocol",
-             "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+             "--port", str(app_port), "--workers", "2", "--loop", "asyncio",
+             "--http", "storefront.serving:HttpProtocol", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
              "--no-access-log"],
             cwd=ROOT, env=env, start_new_session=True,
         ),
