@@ -173,7 +173,7 @@ _PAIRS = {
 }
 
 
-def _listing(tab: Tab, search: ColumnElement[bool] | None = None) -> Select[Any] | CompoundSelect[Any]:
+def _listing(tab: Tab, search: ColumnElement[bool] | None = None) -> Select[Any]:
     """A page of the tab, newest first; `skip` orders are skipped, `upto` is skip + a page + 1."""
     pairs = _PAIRS.get(tab)
     if pairs is None:
