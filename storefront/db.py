@@ -17,6 +17,8 @@ Two ways in, one database:
   driver's own connection. SQLAlchemy's work around a statement (a pooled connection, the
   compiled-cache lookup, the result objects) takes tens of microseconds; such a read on SQLite
   takes one or two (measured: `SELECT 1` 91 µs through `Database.read()`, 1.4 µs on the driver).
+  `HotWrite` is its counterpart for a write that one PostgreSQL statement can make (adding to
+  the cart): one round trip instead of BEGIN, the statements and COMMIT.
 """
 
 from __future__ import annotations
@@ -178,11 +180,11 @@ class _InlineSQLiteConnection:
 DbConnection = AsyncConnection | _InlineSQLiteConnection
 
 
-class HotRead:
-    """A read made on (nearly) every request. `build(dialect_name)` gives its Core statement, whose
-    parameters are plain values: a list of ids is one parameter, `Database.id_list(ids)`, read
-    with `Database.in_id_list(dialect_name, column, name)` (no expanding `IN`, which SQLAlchemy
-    renders anew each time). `name` tells it apart in logs and profiles."""
+class _HotStatement:
+    """A statement made on (nearly) every request. `build(dialect_name)` gives its Core statement,
+    whose parameters are plain values: a list of ids is one parameter, `Database.id_list(ids)`,
+    read with `Database.in_id_list(dialect_name, column, name)` (no expanding `IN`, which
+    SQLAlchemy renders anew each time). `name` tells it apart in logs and profiles."""
 
     __slots__ = ("build", "name")
 
@@ -191,8 +193,22 @@ class HotRead:
         self.build = build
 
 
+class HotRead(_HotStatement):
+    """A read: `Database.hot_rows`. On PostgreSQL, tried once more on a fresh connection if the
+    one it had was lost."""
+
+    __slots__ = ()
+
+
+class HotWrite(_HotStatement):
+    """A write of one statement, in a transaction of its own: `Database.hot_write` (PostgreSQL).
+    One round trip, where BEGIN, the statements and COMMIT through the engine take several."""
+
+    __slots__ = ()
+
+
 class _Compiled:
-    """A hot read's SQL for one driver, with its parameters in order: a name the caller gives,
+    """A hot statement's SQL for one driver, with its parameters in order: a name the caller gives,
     or a value the statement itself holds (`revision.id == 1`); and, when a column's type reads
     the driver's value into another (a date on SQLite), how, as SQLAlchemy would."""
 
@@ -204,6 +220,16 @@ class _Compiled:
         self.sql = sql
         self.parameters = tuple(parameters)
         self.processors = tuple(processors) if any(processors) else None
+
+    def processed(self, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+        """The driver's rows with each value read by its column's type."""
+        if self.processors is None:
+            return rows
+        processors = self.processors
+        return [
+            [value if process is None else process(value) for process, value in zip(processors, row, strict=True)]
+            for row in rows
+        ]
 
 
 _GIVEN = object()  # a parameter the caller gives
@@ -217,7 +243,7 @@ class Database:
         self.sqlite = is_sqlite(url)
         self.async_engine = async_engine or create_async_db_engine(url)
         self._sync_engine: Engine | None = None
-        self._compiled: dict[HotRead, _Compiled] = {}
+        self._compiled: dict[_HotStatement, _Compiled] = {}
         self._readers = threading.local()  # SQLite: each thread's own driver connection for hot reads
         self._read_engine: AsyncEngine | None = None
         self._hot_idle: list[asyncpg.Connection] = []  # PostgreSQL: connections for hot reads, not in use
@@ -290,7 +316,7 @@ class Database:
             return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))
         return column == any_(cast(bindparam(name), ARRAY(Integer)))
 
-    def _compile(self, query: HotRead) -> _Compiled:
+    def _compile(self, query: _HotStatement) -> _Compiled:
         compiled = self._compiled.get(query)
         if compiled is None:
             dialect = (self._sync_engine or self.async_engine).dialect
@@ -310,17 +336,23 @@ class Database:
     async def hot_rows(self, query: HotRead, **parameters: Any) -> Sequence[Sequence[Any]]:
         """The rows of a hot read (indexable by position), each value read by its column's type."""
         compiled = self._compile(query)
-        rows = await self._driver_rows(compiled, **parameters)
-        if compiled.processors is None:
-            return rows
-        processors = compiled.processors
-        return [
-            [value if process is None else process(value) for process, value in zip(processors, row, strict=True)]
-            for row in rows
-        ]
+        return compiled.processed(await self._driver_rows(compiled, parameters, attempts=2))
 
-    async def _driver_rows(self, compiled: _Compiled, **parameters: Any) -> Sequence[Sequence[Any]]:
-        """The rows of a hot read as the driver gives them."""
+    async def hot_write(self, query: HotWrite, **parameters: Any) -> Sequence[Sequence[Any]]:
+        """Run a hot write and return the rows it returns. PostgreSQL only: SQLite has no
+        statement that writes two tables, so its writers use `write()`, which costs it no round trip.
+        Tried once: a connection lost under it may have committed it, and a second try would
+        apply it twice."""
+        if self.sqlite:
+            raise TypeError(f"{query.name}: a hot write needs PostgreSQL")
+        compiled = self._compile(query)
+        return compiled.processed(await self._driver_rows(compiled, parameters, attempts=1))
+
+    async def _driver_rows(
+        self, compiled: _Compiled, parameters: dict[str, Any], *, attempts: int
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of a hot statement as the driver gives them; on PostgreSQL, tried up to
+        `attempts` times when the connection is lost."""
         values = [parameters[name] if fixed is _GIVEN else fixed for name, fixed in compiled.parameters]
         if self._sync_engine is not None:
             try:
@@ -329,7 +361,7 @@ class Database:
                 self._drop_reader()  # a fresh connection next time
                 unreachable = isinstance(error, sqlite3.OperationalError)
                 raise _translated(compiled.sql, error, unreachable=unreachable) from error
-        for attempt in (1, 2):
+        for attempt in range(1, attempts + 1):
             try:
                 async with self._hot_turns:
                     driver = await self._hot_connection()
@@ -347,7 +379,7 @@ class Database:
                 lost = not isinstance(error, asyncpg.PostgresError) or isinstance(
                     error, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError
                 )
-                if not lost or attempt == 2:
+                if not lost or attempt == attempts:
                     raise _translated(compiled.sql, error, unreachable=lost) from error
         raise AssertionError("unreachable")
 

@@ -9,13 +9,22 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.dml import ReturningInsert
 
 from storefront.cart.models import Cart, CartLine
-from storefront.catalog.service import Catalog, CatalogSnapshot, ProductView, VariantView, revision_t, variant_t
-from storefront.db import Database, DbConnection
+from storefront.catalog.service import (
+    Catalog,
+    CatalogSnapshot,
+    ProductView,
+    VariantView,
+    product_t,
+    revision_t,
+    variant_t,
+)
+from storefront.db import Database, DbConnection, HotWrite
 from storefront.i18n import gettext as _
 from storefront.i18n import ngettext
 from storefront.money import VatLine, vat_breakdown
@@ -154,6 +163,11 @@ async def add_to_cart(
     database: Database, catalog: Catalog, token: str, variant_id: int, quantity: int, max_quantity: int
 ) -> None:
     """Add `quantity` units to what the cart already holds of this variant."""
+    if not database.sqlite:
+        parameters = {"token_hash": token_hash(token), "now": _now(), "variant_id": variant_id}
+        if await database.hot_write(_ADD_AT_ONCE, **parameters, quantity=quantity, max_quantity=max_quantity):
+            return
+        # Refused: the transaction below finds out why and says so (or adds, if stock came in since).
     dialect = "sqlite" if database.sqlite else "postgresql"
     async with database.write() as connection:
         # The upsert locks the cart's row until the end, so adds from several tabs take turns.
@@ -260,6 +274,49 @@ def _put_line(insert: _DialectInsert) -> sqlite.Insert | postgresql.Insert:
 
 _OPEN_CART = {"sqlite": _open_cart(sqlite.insert), "postgresql": _open_cart(postgresql.insert)}
 _PUT_LINE = {"sqlite": _put_line(sqlite.insert), "postgresql": _put_line(postgresql.insert)}
+
+
+def _add_at_once(_dialect: str) -> ClauseElement:
+    """PostgreSQL: the whole add in one statement, so in one round trip. It opens or touches the
+    cart and adds to its line only if the variant and its product are on sale (as the catalogue's
+    `available` says) and the line stays within the stock and the most per line; it returns the
+    line's new quantity, or no row if it refused. The line's ON CONFLICT update reads the line as
+    last committed, whatever the statement's snapshot, so adds from several tabs at once all count."""
+    quantity, most = bindparam("quantity", type_=Integer), bindparam("max_quantity", type_=Integer)
+    on_sale = (
+        select(variant_t.c.id, variant_t.c.stock)
+        .join(product_t, product_t.c.id == variant_t.c.product_id)
+        .where(variant_t.c.id == bindparam("variant_id"), variant_t.c.active, product_t.c.active)
+        .cte("on_sale")
+    )
+    fits = quantity <= func.least(on_sale.c.stock, most)
+    new_cart = postgresql.insert(cart_t).from_select(
+        ["token_hash", "created_at", "updated_at"],
+        # no cart is made for an add that can't be made
+        select(bindparam("token_hash"), bindparam("now"), bindparam("now")).where(exists(on_sale.select().where(fits))),
+    )
+    opened = (
+        new_cart.on_conflict_do_update(index_elements=["token_hash"], set_={"updated_at": new_cart.excluded.updated_at})
+        .returning(cart_t.c.id)
+        .cte("opened")
+    )
+    new_line = postgresql.insert(line_t).from_select(
+        ["cart_id", "variant_id", "quantity"], select(opened.c.id, on_sale.c.id, quantity).where(fits)
+    )
+    wanted = line_t.c.quantity + new_line.excluded.quantity
+    put = (
+        new_line.on_conflict_do_update(
+            index_elements=["cart_id", "variant_id"],
+            set_={"quantity": wanted},
+            where=wanted <= func.least(select(on_sale.c.stock).scalar_subquery(), most),
+        )
+        .returning(line_t.c.quantity)
+        .cte("put")
+    )
+    return select(put.c.quantity)
+
+
+_ADD_AT_ONCE = HotWrite("add to cart", _add_at_once)
 
 
 EXPIRE_BATCH = 500

@@ -3,6 +3,8 @@
 import asyncio
 import datetime as dt
 
+import pytest
+
 from storefront.cart.service import CartError, add_to_cart, expire_carts
 from storefront.catalog.service import Catalog
 from storefront.db import Database
@@ -13,7 +15,8 @@ from tests.support.factories import fill_cart
 
 
 def test_concurrent_adds_to_one_cart_lose_no_unit(settings):
-    """Ten tabs adding at once: each add is counted (the cart row is locked while a line changes)."""
+    """Ten tabs adding at once: each add is counted (SQLite takes turns at its write lock;
+    PostgreSQL's one-statement add updates the line as last committed)."""
     honey = variant_id(settings, "HONEY-250")
     token = new_token()
 
@@ -48,6 +51,32 @@ def test_concurrent_adds_never_pass_the_stock(settings):
     refused = [outcome for outcome in outcomes if outcome is not None]
     assert all(isinstance(outcome, CartError) and outcome.status_code == 409 for outcome in refused)
     assert cart_lines(settings) == [("HONEY-500", 3)]
+
+
+@pytest.mark.parametrize(
+    ("sku", "quantity", "status"),
+    [("BELL", 1, 409), ("HONEY-500", 4, 409), ("SOCKS-OLD", 1, 404), ("HIDDEN-1", 1, 404), ("HONEY-250", 100, 400)],
+)
+def test_an_add_that_is_refused_makes_no_cart(settings, sku, quantity, status):
+    """Sold out, more than the stock, a variant or a product off sale, more than the most per line:
+    the visitor is told why, and no empty cart is left behind for them."""
+    variant = variant_id(settings, sku)
+    with pytest.raises(CartError) as refused:
+        with_database(settings, lambda db, catalog: add_to_cart(db, catalog, new_token(), variant, quantity, 99))
+    assert refused.value.status_code == status
+    assert (count(settings, "cart"), count(settings, "cart_line")) == (0, 0)
+
+
+def test_an_add_beyond_the_most_per_line_is_refused_and_the_line_kept(settings):
+    token = new_token()
+    honey = variant_id(settings, "HONEY-250")
+    with_database(settings, lambda db, catalog: add_to_cart(db, catalog, token, honey, 9, 10))  # 40 in stock
+    with pytest.raises(CartError, match="10") as refused:
+        with_database(settings, lambda db, catalog: add_to_cart(db, catalog, token, honey, 2, 10))
+    assert refused.value.status_code == 400
+    assert cart_lines(settings) == [("HONEY-250", 9)]
+    with_database(settings, lambda db, catalog: add_to_cart(db, catalog, token, honey, 1, 10))
+    assert cart_lines(settings) == [("HONEY-250", 10)]
 
 
 def test_carts_left_unchanged_for_the_set_number_of_days_are_deleted_with_their_lines(settings):

@@ -10,7 +10,7 @@ import pytest
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Column, Integer, MetaData, Table, column, exc, func, literal_column, select, table, text
 
-from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead
+from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead, HotWrite
 
 probe_t = table("hot_read_probe", column("id", Integer))
 BACKEND = HotRead("backend", lambda _dialect: select(func.pg_backend_pid()))
@@ -147,5 +147,42 @@ def test_a_hot_read_gives_each_value_as_its_column_type_reads_it(settings):
             async with database.write() as connection:
                 await connection.execute(text("DROP TABLE IF EXISTS hot_read_stamp"))
             await database.dispose()
+
+    asyncio.run(scenario())
+
+
+PROBE_INSERT = HotWrite("probe insert", lambda _dialect: text("INSERT INTO hot_read_probe VALUES (1) RETURNING id"))
+SLOW_PROBE_INSERT = HotWrite(
+    "slow probe insert", lambda _dialect: text("INSERT INTO hot_read_probe SELECT 1 FROM pg_sleep(2) RETURNING 1")
+)
+
+
+def test_a_hot_write_is_made_once_and_a_lost_connection_fails_it_rather_than_trying_twice(settings):
+    """A write cannot be tried again blindly: the connection lost under it may have committed it."""
+
+    async def scenario() -> None:
+        database, other = Database(settings.database_url), Database(settings.database_url)
+        try:
+            if database.sqlite:  # SQLite has no one-statement write of two tables: its writers use write()
+                with pytest.raises(TypeError, match="needs PostgreSQL"):
+                    await database.hot_write(PROBE_INSERT)
+                return
+            await _run(database, "DROP TABLE IF EXISTS hot_read_probe")
+            await _run(database, "CREATE TABLE hot_read_probe (id INTEGER)")
+            assert [tuple(row) for row in await database.hot_write(PROBE_INSERT)] == [(1,)]
+            (pid,) = (await database.hot_rows(BACKEND))[0]  # the hot connection the write will take
+            write = asyncio.create_task(database.hot_write(SLOW_PROBE_INSERT))
+            await asyncio.sleep(0.5)
+            await _run(other, f"SELECT pg_terminate_backend({int(pid)})")  # lost under the write
+            with pytest.raises(exc.OperationalError):
+                await write
+            await database.hot_write(PROBE_INSERT)  # a fresh connection for the next
+            # the first write and the last: the one whose connection was lost was not made
+            assert [tuple(row) for row in await database.hot_rows(PROBE, ids=database.id_list([1]))] == [(1,), (1,)]
+        finally:
+            if not database.sqlite:
+                await _run(database, "DROP TABLE IF EXISTS hot_read_probe")
+            await database.dispose()
+            await other.dispose()
 
     asyncio.run(scenario())
