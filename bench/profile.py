@@ -7,10 +7,12 @@ self (the function's own code), as shares of all samples.
     make profile PROFILE_PATH=/healthz            # any address of the shop
     make profile PROFILE_PATH=/en/cart/lines PROFILE_ADD=1   # the htmx add-to-cart
     make profile PROFILE_PATH=status PROFILE_HTMX=1          # the status poll of a paid order
+    make profile PROFILE_PATH=/admin/orders PROFILE_STAFF=1  # the back office, signed in as the owner
 
 Environment: PROFILE_SECONDS (default 10), PROFILE_TOP (default 30), PROFILE_HTMX=1 (ask as htmx),
 PROFILE_FOCUS (only the samples under a function whose name contains this, e.g. read_page),
-PROFILE_RAW (keep py-spy's collapsed stacks in this file), BENCH_DATABASE_URL as for `make bench`.
+PROFILE_RAW (keep py-spy's collapsed stacks in this file), PROFILE_LARGE=1 (the shop with 10,000
+products and orders more, as `make bench` measures it), BENCH_DATABASE_URL as for `make bench`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bench.run import (  # noqa: E402 (after the path is set)
     Server,
     paid_order_status_path,
     prepare,
+    signed_in,
     token_of,
     variant_ids,
     visitor_with_two_lines,
@@ -92,12 +95,13 @@ def main() -> int:
     path = os.environ.get("PROFILE_PATH", f"/en/products/{PRODUCT}")
     workdir = Path(tempfile.mkdtemp(prefix="storefront-profile-"))
     try:
-        env = prepare(workdir, os.environ.get("BENCH_DATABASE_URL"), names=("small",))["small"]
+        name = "large" if os.environ.get("PROFILE_LARGE") else "small"
+        env = prepare(workdir, os.environ.get("BENCH_DATABASE_URL"), names=(name,))[name]
         with Server(env, "bench.app:create_bench_app", 1) as server:
             assert server.process is not None
             if path == "status":  # an order paid through the sandbox, as `make bench` polls it
                 path = paid_order_status_path(server.url)
-            cookie = visitor_with_two_lines(server.url)[0]
+            cookie = signed_in(server.url) if os.environ.get("PROFILE_STAFF") else visitor_with_two_lines(server.url)[0]
             script = HX_SCRIPT if os.environ.get("PROFILE_HTMX") else None
             if os.environ.get("PROFILE_ADD"):
                 script = ADD_SCRIPT % {"token": token_of(cookie), "variants": ", ".join(variant_ids(env))}

@@ -51,14 +51,16 @@ from sqlalchemy import (
     func,
     literal_column,
     make_url,
+    null,
     select,
+    union_all,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql import ClauseElement, CompoundSelect, Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
@@ -315,6 +317,29 @@ class Database:
         if dialect == "sqlite":
             return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name))))
         return column == any_(cast(bindparam(name), ARRAY(Integer)))
+
+    @staticmethod
+    def stacked(parts: Sequence[Select[Any]]) -> CompoundSelect[Any]:
+        """One statement of several reads whose columns differ (UNION ALL): every part gets every
+        part's columns, in the order first met, its own where it has them and elsewhere a NULL cast
+        to the column's type (PostgreSQL needs the type to join the parts, and the values of every
+        row are read by the first part's types). Each part says in a column of its own which it is."""
+        types: dict[str, Any] = {}
+        for part in parts:
+            for column in part.selected_columns:
+                types.setdefault(column.name, column.type)
+        return union_all(
+            *(
+                part.with_only_columns(
+                    *(
+                        part.selected_columns[name] if name in part.selected_columns else null().cast(kind).label(name)
+                        for name, kind in types.items()
+                    ),
+                    maintain_column_froms=True,
+                )
+                for part in parts
+            )
+        )
 
     def _compile(self, query: _HotStatement) -> _Compiled:
         compiled = self._compiled.get(query)

@@ -6,7 +6,7 @@ and run on the driver's own connection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,10 @@ def _row(
 _NOTHING = null().cast(Integer)
 
 
-def _page_state(dialect: str) -> CompoundSelect[Any]:
-    return union_all(
+def page_state_parts(dialect: str) -> list[Select[Any]]:
+    """The page state's three parts, each row's `kind` telling which (0, 1 and 2): its statement
+    reads them alone, and the order pages' statement with their order."""
+    return [
         _row(_REVISION, revision_t.c.revision, _NOTHING, _NOTHING, literal_column("0")).where(revision_t.c.id == 1),
         _row(_STOCK, variant_t.c.id, _NOTHING, variant_t.c.stock, literal_column("0")).where(
             Database.in_id_list(dialect, variant_t.c.id, "ids")
@@ -65,7 +67,14 @@ def _page_state(dialect: str) -> CompoundSelect[Any]:
             line_t.join(cart_t, cart_t.c.id == line_t.c.cart_id).join(variant_t, variant_t.c.id == line_t.c.variant_id)
         )
         .where(cart_t.c.token_hash == bindparam("token_hash")),
-    ).order_by("kind", "position")
+    ]
+
+
+PAGE_STATE_KINDS = (_REVISION, _STOCK, _CART_LINE)
+
+
+def _page_state(dialect: str) -> CompoundSelect[Any]:
+    return union_all(*page_state_parts(dialect)).order_by("kind", "position")
 
 
 _PAGE_STATE = HotRead("page_state", _page_state)
@@ -89,9 +98,24 @@ async def read_page_state(
     variants whose stock the page shows."""
     before = catalog.snapshot
     wanted = set(shown(before)) if shown else set()
-    rows = await database.hot_rows(
-        _PAGE_STATE, ids=database.id_list(sorted(wanted)), token_hash=token_hash(token) if token else ""
-    )
+    rows = await database.hot_rows(_PAGE_STATE, **page_state_parameters(database, token, wanted))
+    return await page_state_of(database, catalog, rows, before, shown)
+
+
+def page_state_parameters(database: Database, token: str | None, shown: Iterable[int] = ()) -> dict[str, Any]:
+    """The page state's parameters: the variants whose stock is shown, and the visitor's cart."""
+    return {"ids": database.id_list(sorted(shown)), "token_hash": token_hash(token) if token else ""}
+
+
+async def page_state_of(
+    database: Database,
+    catalog: Catalog,
+    rows: Sequence[Sequence[Any]],
+    before: CatalogSnapshot,
+    shown: Callable[[CatalogSnapshot], Iterable[int]] | None = None,
+) -> PageState:
+    """The page state from its rows (kind, ref, quantity and stock their first columns); `before`
+    is the catalogue snapshot `shown` picked the variants from, before the read."""
     revision = next(row[_REF] for row in rows if row[_KIND] == _REVISION)
     levels = {row[_REF]: row[_STOCK_LEVEL] for row in rows if row[_KIND] != _REVISION}
     snapshot = catalog.snapshot

@@ -12,13 +12,15 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from storefront.cart.cookie import cart_token
+from storefront.cart.page_reads import PageState
 from storefront.catalog.service import CatalogSnapshot
 from storefront.i18n import localized
 from storefront.orders.lifecycle import apply_payment_state, record_hand_over, start_payment, sync_payment
 from storefront.orders.models import PaymentStatus
 from storefront.orders.provider import PaymentMovedOn, PaymentUnavailable
 from storefront.orders.timeline import Source
-from storefront.orders.views import OrderView, find_order
+from storefront.orders.views import OrderView, find_order, find_order_with_page_state
 from storefront.rendering import NO_STORE, render
 from storefront.shop import Shop
 
@@ -44,12 +46,27 @@ async def _order(shop: Shop, token: str) -> OrderView:
     return order
 
 
+async def _order_and_page_state(
+    request: HTMXRequest, shop: Shop, token: str, source: Source | None
+) -> tuple[OrderView, PageState]:
+    """The order and the page state, read together; with a `source`, the order is first brought
+    up to date with Stripe if its payment is pending (see `sync_payment`)."""
+    found, state = await find_order_with_page_state(shop.database, shop.catalog, token, cart_token(request))
+    if found is None:
+        raise NotFoundException()  # the same answer for any unknown or guessed token
+    if source is None:
+        return found, state
+    order = await sync_payment(shop.database, shop.payments, found, source)
+    if order is not found:  # the payment moved on, and a paid order empties the cart
+        state = await shop.read_page(request)
+    return order, state
+
+
 @get("/orders/{token:str}/pay", name="order_pay")
 async def pay_page(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template | Redirect:
-    order = await _order(shop, token)
+    order, state = await _order_and_page_state(request, shop, token, None)
     if order.final:
         return Redirect(localized(f"/orders/{token}"), status_code=303)
-    state = await shop.read_page(request)
     context: dict[str, Any] = {
         "order": order,
         "cart": state.cart,
@@ -111,8 +128,7 @@ async def retry_payment(shop: NamedDependency[Shop], token: FromPath[str]) -> Re
 
 @get("/orders/{token:str}", name="order")
 async def order_page(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template:
-    order = await sync_payment(shop.database, shop.payments, await _order(shop, token), Source.RETURN)
-    state = await shop.read_page(request)
+    order, state = await _order_and_page_state(request, shop, token, Source.RETURN)
     return render(
         shop.settings,
         request,
@@ -128,8 +144,7 @@ async def order_page(request: HTMXRequest, shop: NamedDependency[Shop], token: F
 async def order_status(request: HTMXRequest, shop: NamedDependency[Shop], token: FromPath[str]) -> Template:
     """Polled by the order page; answered from the database, and from Stripe at most once per
     payment per interval while the payment is pending."""
-    order = await sync_payment(shop.database, shop.payments, await _order(shop, token))
-    state = await shop.read_page(request)
+    order, state = await _order_and_page_state(request, shop, token, Source.POLL)
     return render(
         shop.settings, request, "orders/page.html", block="status", order=order, cart=state.cart, headers=NO_STORE
     )

@@ -16,11 +16,17 @@ from sqlalchemy import (
     bindparam,
     func,
     literal_column,
-    null,
     select,
-    union_all,
 )
 
+from storefront.cart.page_reads import (
+    PAGE_STATE_KINDS,
+    PageState,
+    page_state_of,
+    page_state_parameters,
+    page_state_parts,
+)
+from storefront.catalog.service import Catalog
 from storefront.db import Database, HotRead
 from storefront.money import VatClass, VatLine, vat_breakdown
 from storefront.orders.models import (
@@ -121,32 +127,38 @@ class OrderView:
 _ORDER_FIELDS = [c for c in order_t.c if c.name in OrderView.__dataclass_fields__]
 _LINE_FIELDS = [order_line_t.c[name] for name in OrderLineView.__dataclass_fields__]
 _PAYMENT_FIELDS = [payment_t.c[name] for name in PaymentView.__dataclass_fields__]
-_ORDER, _LINE, _PAYMENT = 0, 1, 2
+# The parts' kinds follow the page state's (0 to 2), so an order can be read with it.
+_ORDER, _LINE, _PAYMENT = 3, 4, 5
 _PARTS = ((_ORDER, "o_", _ORDER_FIELDS), (_LINE, "l_", _LINE_FIELDS), (_PAYMENT, "p_", _PAYMENT_FIELDS))
 
 
-def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
-    """An order, its lines and its payments in one statement (one round trip instead of three):
-    a row per part, each part's fields in columns of their own and the others' empty. The empty
-    ones are cast to their column's type: PostgreSQL needs it to join the parts, and SQLAlchemy
-    reads every row's dates by the first part's types."""
+def _order_parts(key: ColumnElement[bool]) -> list[Select[Any]]:
+    """An order, its lines and its payments: a row per part, each part's fields prefixed."""
 
-    def part(kind: int, table: Any) -> Select[Any]:
-        fields = [
-            column.label(prefix + column.name)
-            if their == kind
-            else null().cast(column.type).label(prefix + column.name)
-            for their, prefix, columns in _PARTS
-            for column in columns
-        ]
-        statement = select(literal_column(str(kind)).label("kind"), table.c.id.label("position"), *fields)
+    def part(kind: int, prefix: str, columns: list[Column[Any]]) -> Select[Any]:
+        table = columns[0].table
+        statement = select(
+            literal_column(str(kind)).label("kind"),
+            table.c.id.label("position"),
+            *(column.label(prefix + column.name) for column in columns),
+        )
         if table is not order_t:
             statement = statement.select_from(table.join(order_t, order_t.c.id == table.c.order_id))
         return statement.where(key)
 
-    return union_all(part(_ORDER, order_t), part(_LINE, order_line_t), part(_PAYMENT, payment_t)).order_by(
-        "kind", "position"
-    )
+    return [part(kind, prefix, columns) for kind, prefix, columns in _PARTS]
+
+
+def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
+    """An order, its lines and its payments in one statement (one round trip instead of three)."""
+    return Database.stacked(_order_parts(key)).order_by("kind", "position")
+
+
+def _order_with_page_state(dialect: str) -> CompoundSelect[Any]:
+    """An order by its token and the page state, in one statement: the order pages and the
+    status poll read both."""
+    parts = page_state_parts(dialect) + _order_parts(order_t.c.public_token == bindparam("token"))
+    return Database.stacked(parts).order_by("kind", "position")
 
 
 # Hot reads (compiled once, run on the driver's connection): the status poll reads its order
@@ -154,13 +166,17 @@ def _order_read(key: ColumnElement[bool]) -> CompoundSelect[Any]:
 _BY_TOKEN = HotRead("order by token", lambda _dialect: _order_read(order_t.c.public_token == bindparam("token")))
 _BY_ID = HotRead("order by id", lambda _dialect: _order_read(order_t.c.id == bindparam("order")))
 _BY_NUMBER = HotRead("order by number", lambda _dialect: _order_read(order_t.c.number == bindparam("number")))
-_AT = {
-    name: at
-    for at, name in enumerate(
-        ["kind", "position", *(prefix + column.name for _kind, prefix, columns in _PARTS for column in columns)]
-    )
-}
-_KIND = _AT["kind"]
+_WITH_PAGE_STATE = HotRead("order by token, page state", _order_with_page_state)
+
+
+def _columns(statement: CompoundSelect[Any]) -> dict[str, int]:
+    return {column.name: at for at, column in enumerate(statement.selected_columns)}
+
+
+_AT = _columns(_order_read(order_t.c.id == 0))
+_AT_WITH_PAGE_STATE = _columns(_order_with_page_state("postgresql"))
+_KIND = 0  # the first column of every part
+
 
 _ORDER_OF_INTENT = select(payment_t.c.order_id).where(payment_t.c.intent_id == bindparam("intent"))
 
@@ -175,11 +191,28 @@ async def find_order(
         rows = await database.hot_rows(_BY_NUMBER, number=number)
     else:
         rows = await database.hot_rows(_BY_ID, order=order_id)
+    return _order_of(rows, _AT)
+
+
+async def find_order_with_page_state(
+    database: Database, catalog: Catalog, token: str, cart_token: str | None
+) -> tuple[OrderView | None, PageState]:
+    """An order by its public token, and the page state of a visitor with this cart (no stock
+    shown), in one round trip."""
+    before = catalog.snapshot
+    rows = await database.hot_rows(_WITH_PAGE_STATE, token=token, **page_state_parameters(database, cart_token))
+    page = [row for row in rows if row[_KIND] in PAGE_STATE_KINDS]
+    order = [row for row in rows if row[_KIND] not in PAGE_STATE_KINDS]
+    return _order_of(order, _AT_WITH_PAGE_STATE), await page_state_of(database, catalog, page, before)
+
+
+def _order_of(rows: Sequence[Sequence[Any]], at: dict[str, int]) -> OrderView | None:
+    """The order from its rows, its columns at `at`."""
     if not rows or rows[0][_KIND] != _ORDER:
         return None
 
     def fields(row: Sequence[Any], prefix: str, columns: list[Column[Any]]) -> dict[str, Any]:
-        return {column.name: row[_AT[prefix + column.name]] for column in columns}
+        return {column.name: row[at[prefix + column.name]] for column in columns}
 
     def payment(row: Sequence[Any]) -> PaymentView:
         values = fields(row, "p_", _PAYMENT_FIELDS)

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from storefront.money import NBSP
+from storefront.payments.gateway import StripeGateway
 from tests.support.db import cart_lines, count, execute, query, variant_id
 from tests.support.factories import apply, fill_cart, intent, paid_order, place, record, waiting_order
 from tests.support.http import form, text_of
@@ -193,3 +194,42 @@ def test_a_fourth_unpaid_order_from_one_connection_is_refused_with_a_reason(clie
         assert response.status_code == (303 if number < 3 else 409)
     assert "There are already several unpaid orders from your connection" in text_of(response.text)
     assert count(settings, "shop_order") == 3
+
+
+def _badge(html: str) -> str | None:
+    found = re.search(r'data-testid="cart-count">(\d+)<', html)
+    return found[1] if found else None
+
+
+def test_the_status_poll_answers_the_order_and_the_visitors_own_cart(client, settings):
+    """The order and the visitor's cart are read together: the poll of a paid order says so, and
+    its header badge counts what the visitor has put in a new cart since."""
+    order = paid_order(settings, ("MUG", 1))
+    client.cookies.set("cart", fill_cart(settings, ("HONEY-250", 2), ("SOCKS-39", 1)))
+    poll = client.get(f"/en/orders/{order.public_token}/status", headers={"HX-Request": "true"})
+    assert poll.status_code == 200
+    assert "Paid. Thank you!" in poll.text
+    assert _badge(poll.text) == "3"
+    page = client.get(f"/en/orders/{order.public_token}", headers={"Accept-Language": "en"})
+    assert "Enamel Mug" in page.text
+    assert _badge(page.text) == "3"
+    guessed = client.get(f"/en/orders/{order.public_token[:-1]}x/status", headers={"HX-Request": "true"})
+    assert guessed.status_code == 404
+
+
+def test_a_poll_that_learns_of_the_payment_shows_the_cart_it_emptied(client, settings, monkeypatch):
+    """No webhook yet: the poll asks Stripe, marks the order paid, which empties the cart it came
+    from, and the same answer's badge shows that cart empty."""
+    token = fill_cart(settings, ("MUG", 2))
+    order = place(settings, token)
+    record(settings, order, intent(order, "pending"))
+
+    async def succeeded(_gateway, _intent_id):
+        return intent(order, "succeeded")
+
+    monkeypatch.setattr(StripeGateway, "retrieve_intent", succeeded)
+    client.cookies.set("cart", token)
+    poll = client.get(f"/en/orders/{order.public_token}/status", headers={"HX-Request": "true"})
+    assert "Paid. Thank you!" in poll.text
+    assert cart_lines(settings) == []
+    assert _badge(poll.text) == "0"
