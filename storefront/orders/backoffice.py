@@ -128,7 +128,7 @@ class OrderList:
     query: str
     page: int
     rows: list[OrderRow]
-    counts: dict[Tab, int]
+    counts: dict[Tab, int]  # of the tabs that ask for something to be done (see _COUNTS)
     has_next: bool
 
     @property
@@ -136,19 +136,17 @@ class OrderList:
         return self.page > 1
 
 
-def _count(where: ColumnElement[bool] | None = None) -> ScalarSelect[int]:
-    counted = select(func.count()).select_from(order_t)
-    return (counted.where(where) if where is not None else counted).scalar_subquery()
+def _count(where: ColumnElement[bool]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(order_t).where(where).scalar_subquery()
 
 
-# Each order is in exactly one of: to ship, waiting, cancelled, shipped; so "shipped" is what the
-# others leave of all, and no count has to read the many orders already handed over. Each count
-# reads one range of the status index.
+# Only the tabs that ask for something to be done show how many orders they hold. Each of those
+# counts reads one short range of an index; a count of the shipped, the cancelled or all orders
+# would read the shop's whole history on every visit (measured with 10,000 orders on SQLite:
+# 260 µs for the counts with those, of a page's 4 ms).
 _COUNTS = select(
-    _count().label("all"),
     _count(tab_filter(Tab.TO_SHIP)).label("to_ship"),
     _count(tab_filter(Tab.WAITING)).label("waiting"),
-    _count(tab_filter(Tab.CANCELLED)).label("cancelled"),
     select(func.count()).select_from(_ATTENTION).scalar_subquery().label("attention"),
 )
 _LIST_COLUMNS = (
@@ -208,14 +206,7 @@ async def list_orders(database: Database, tab: Tab, query: str = "", page: int =
             if ids and counted.attention
             else set()
         )
-    counts = {
-        Tab.TO_SHIP: counted.to_ship,
-        Tab.WAITING: counted.waiting,
-        Tab.ATTENTION: counted.attention,
-        Tab.SHIPPED: counted.all - counted.to_ship - counted.waiting - counted.cancelled,
-        Tab.CANCELLED: counted.cancelled,
-        Tab.ALL: counted.all,
-    }
+    counts = {Tab.TO_SHIP: counted.to_ship, Tab.WAITING: counted.waiting, Tab.ATTENTION: counted.attention}
     rows = [
         OrderRow(
             id=row.id,
