@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import Locator, Page, expect
 
-# The orders list's tabs, as their links read (each is followed by its count).
+# The orders list's tabs, as their links read (the first three are followed by their count).
 TO_SHIP = "To ship"
 WAITING_FOR_PAYMENT = "Waiting for payment"
 NEEDS_ATTENTION = "Needs attention"
@@ -104,8 +104,9 @@ class SignInPage(AdminPage):
 
 
 class OrdersPage(AdminPage):
-    """`/admin/orders`: a tab per state with its count, a search, and a row per order. htmx swaps
-    the list (`#orders`) and pushes the address; the rest of the page stays."""
+    """`/admin/orders`: a tab per state (with its count where it asks for action), a search, and
+    a row per order. htmx swaps the list (`#orders`) and pushes the address; the rest of the page
+    stays."""
 
     def open(self, tab: str | None = None, query: str | None = None) -> OrdersPage:
         """The list at its address: `tab` as the address names it ("to-ship", "waiting", "attention",
@@ -119,10 +120,12 @@ class OrdersPage(AdminPage):
         return self.page.get_by_role("navigation", name="Order tabs")
 
     def tab(self, name: str) -> Locator:
-        """A tab's link, e.g. `tab("To ship")`, whose text is its name and its count."""
-        return self.tabs.get_by_role("link", name=re.compile(rf"^{re.escape(name)}\s+\d+$"))
+        """A tab's link, e.g. `tab("To ship")`, whose text is its name and, on the tabs that ask
+        for action, its count."""
+        return self.tabs.get_by_role("link", name=re.compile(rf"^{re.escape(name)}(\s+\d+)?$"))
 
     def count(self, name: str) -> int:
+        """The count of a tab that shows one (To ship, Waiting for payment, Needs attention)."""
         return int(self.tab(name).inner_text().split()[-1])
 
     def show(self, name: str) -> OrdersPage:
