@@ -124,10 +124,6 @@ class OrdersPage(AdminPage):
         for action, its count."""
         return self.tabs.get_by_role("link", name=re.compile(rf"^{re.escape(name)}(\s+\d+)?$"))
 
-    def count(self, name: str) -> int:
-        """The count of a tab that shows one (To ship, Waiting for payment, Needs attention)."""
-        return int(self.tab(name).inner_text().split()[-1])
-
     def show(self, name: str) -> OrdersPage:
         self.tab(name).click()
         expect(self.tab(name)).to_have_attribute("aria-current", "page")
