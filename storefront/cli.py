@@ -25,11 +25,12 @@ DEMO_CATALOG = ROOT / "storefront" / "catalog" / "demo.csv"
 
 async def import_catalog(app: Litestar, data: bytes, *, dry_run: bool = False) -> list[str]:
     from storefront.catalog.importer import apply_catalog, parse_catalog_csv
-    from storefront.db import writing_session
 
-    settings = app.state.shop.settings
-    products = parse_catalog_csv(data, media_dir=Path(settings.media_dir), default_language=settings.default_language)
-    async with writing_session(app.state.shop_alchemy) as session:
+    shop = app.state.shop
+    products = parse_catalog_csv(
+        data, media_dir=Path(shop.settings.media_dir), default_language=shop.settings.default_language
+    )
+    async with shop.database.writing_session(app.state.shop_alchemy) as session:
         return await apply_catalog(session, products, commit=not dry_run)
 
 

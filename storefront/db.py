@@ -142,17 +142,6 @@ def make_alchemy_config(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
     )
 
 
-@asynccontextmanager
-async def writing_session(config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
-    """An ORM session for work that reads and then writes (saving a product, importing a file).
-    On SQLite its transaction takes the write lock when it begins: SQLite cannot turn a read
-    into a write once another writer has committed since the read, and fails at once with
-    "database is locked" instead of waiting. Other writers wait for this one instead."""
-    async with config.get_session() as session:
-        await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        yield session
-
-
 class _InlineSQLiteConnection:
     """The async face of a sync SQLite connection, so services are written once for both databases."""
 
@@ -280,6 +269,14 @@ class Database:
             self._hot_turns = asyncio.Semaphore(HOT_POOL_SIZE)
             self._read_turns = asyncio.Semaphore(READ_POOL_SIZE)
             self._write_turns = asyncio.Semaphore(POOL_SIZE)
+        # SQLite: one writer at a time for the whole file. This worker's writers take turns here,
+        # awaiting, before they ask SQLite for the lock: a writer on the inline connection waits
+        # for that lock inside the event loop (the busy timeout), and the writer holding it, a
+        # product save on the async engine between two of its statements, could then never go on
+        # to commit. Writers in other processes (the command line, other workers) are waited for
+        # by the busy timeout.
+        self._sqlite_writer = asyncio.Lock()
+        self._sqlite_writing: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[DbConnection]:
@@ -298,14 +295,43 @@ class Database:
     async def write(self) -> AsyncIterator[DbConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if self._sync_engine is not None:
-            with (
-                self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as sync_connection,
-                sync_connection.begin(),
-            ):
-                yield _InlineSQLiteConnection(sync_connection)
+            async with self._sqlite_turn():
+                with (
+                    self._sync_engine.connect().execution_options(sqlite_begin="IMMEDIATE") as sync_connection,
+                    sync_connection.begin(),
+                ):
+                    yield _InlineSQLiteConnection(sync_connection)
             return
         async with self._write_turns, self.async_engine.begin() as connection:
             yield connection
+
+    @asynccontextmanager
+    async def writing_session(self, config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
+        """An ORM session of `config` (on this database's engine) for work that reads and then
+        writes (saving a product, importing a file). On SQLite its transaction takes the write
+        lock when it begins: SQLite cannot turn a read into a write once another writer has
+        committed since the read, and fails at once with "database is locked" instead of waiting.
+        This worker's other writers wait for their turn meanwhile."""
+        if not self.sqlite:
+            async with config.get_session() as session:
+                yield session
+            return
+        async with self._sqlite_turn(), config.get_session() as session:
+            await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            yield session
+
+    @asynccontextmanager
+    async def _sqlite_turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._sqlite_writing:
+            # It would wait for itself for ever.
+            raise RuntimeError("this task is already writing to SQLite: finish that write first")
+        async with self._sqlite_writer:
+            self._sqlite_writing = task
+            try:
+                yield
+            finally:
+                self._sqlite_writing = None
 
     def id_list(self, ids: Sequence[int]) -> Any:
         """A list of ids as one parameter of a `HotRead`: JSON text for SQLite, an array for PostgreSQL."""

@@ -48,7 +48,6 @@ from storefront.catalog.importer import CatalogImportError, apply_catalog, expor
 from storefront.catalog.models import Product
 from storefront.catalog.pictures import MAX_BYTES as MAX_PICTURE_BYTES
 from storefront.catalog.pictures import PictureError, store_picture
-from storefront.db import writing_session
 from storefront.i18n import LANGUAGE_NAMES, N_
 from storefront.i18n import gettext as _
 from storefront.money import VatClass, format_rate, parse_chf, swiss_today, vat_rate
@@ -553,7 +552,7 @@ async def _submit_product(
         return _product_form(shop, request, fields)
     check(fields)
     if not fields.errors:
-        async with writing_session(request.app.state.shop_alchemy) as session:
+        async with shop.database.writing_session(request.app.state.shop_alchemy) as session:
             try:
                 saved = await save_product(session, fields, staff.email, media_dir)
             except LookupError:
@@ -627,9 +626,10 @@ async def catalogue_page(request: Request[Any, Any, Any], shop: NamedDependency[
 
 
 async def _run_import(request: Request[Any, Any, Any], data: bytes, actor: str, *, dry_run: bool) -> list[str]:
-    settings = request.app.state.shop.settings
+    shop = request.app.state.shop
+    settings = shop.settings
     products = parse_catalog_csv(data, media_dir=Path(settings.media_dir), default_language=settings.default_language)
-    async with writing_session(request.app.state.shop_alchemy) as session:
+    async with shop.database.writing_session(request.app.state.shop_alchemy) as session:
         return await apply_catalog(session, products, commit=not dry_run, actor=actor)
 
 

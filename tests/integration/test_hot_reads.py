@@ -10,7 +10,8 @@ import pytest
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Column, Integer, MetaData, Table, column, exc, func, literal_column, select, table, text
 
-from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead, HotWrite
+from storefront.db import HOT_POOL_SIZE, POOL_SIZE, READ_POOL_SIZE, Database, HotRead, HotWrite, make_alchemy_config
+from tests.support.db import query
 
 probe_t = table("hot_read_probe", column("id", Integer))
 BACKEND = HotRead("backend", lambda _dialect: select(func.pg_backend_pid()))
@@ -184,5 +185,59 @@ def test_a_hot_write_is_made_once_and_a_lost_connection_fails_it_rather_than_try
                 await _run(database, "DROP TABLE IF EXISTS hot_read_probe")
             await database.dispose()
             await other.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_made_while_a_product_is_saved_waits_its_turn_and_both_are_kept(settings):
+    """Saving a product (or importing a file) holds the write lock across several statements,
+    each awaited. A checkout in the same worker that writes meanwhile must wait for it without
+    holding up the worker: on SQLite, waiting for the lock inside the event loop would stop the
+    save itself from going on, and the checkout would fail after the busy timeout."""
+
+    async def scenario() -> list[str]:
+        database = Database(settings.database_url)
+        config = make_alchemy_config(database.async_engine)
+        happened: list[str] = []
+
+        async def checkout() -> None:
+            async with database.write() as connection:
+                await connection.execute(text("UPDATE variant SET stock = stock - 1 WHERE sku = 'HONEY-250'"))
+            happened.append("checkout")
+
+        try:
+            async with database.writing_session(config) as session:
+                await session.execute(text("UPDATE variant SET stock = stock + 10 WHERE sku = 'MUG'"))
+                meanwhile = asyncio.create_task(checkout())
+                await asyncio.sleep(0.05)  # the checkout starts and waits
+                await session.execute(text("UPDATE variant SET stock = stock + 10 WHERE sku = 'MUG'"))
+                await session.commit()
+                happened.append("save")
+            await meanwhile
+        finally:
+            await database.dispose()
+        return happened
+
+    before = dict(query(settings.database_url, "SELECT sku, stock FROM variant WHERE sku IN ('MUG', 'HONEY-250')"))
+    happened = asyncio.run(scenario())
+    after = dict(query(settings.database_url, "SELECT sku, stock FROM variant WHERE sku IN ('MUG', 'HONEY-250')"))
+    assert after == {"MUG": before["MUG"] + 20, "HONEY-250": before["HONEY-250"] - 1}
+    if settings.database_url.startswith("sqlite"):  # one writer at a time: the checkout after the save
+        assert happened == ["save", "checkout"]
+
+
+def test_a_write_inside_a_write_of_the_same_request_is_refused_rather_than_waiting_for_itself(settings):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's writers lock rows, not the whole file: a write inside a write is allowed there")
+
+    async def scenario() -> None:
+        database = Database(settings.database_url)
+        try:
+            async with database.write():
+                with pytest.raises(RuntimeError, match="already writing"):
+                    async with asyncio.timeout(30), database.write():  # without the check: waits for itself
+                        pass
+        finally:
+            await database.dispose()
 
     asyncio.run(scenario())
