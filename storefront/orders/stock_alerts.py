@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storefront.catalog.models import Variant
+from storefront.catalog.models import Product, Variant
 from storefront.catalog.service import Catalog, CatalogSnapshot
 from storefront.db import Database, DbConnection
 from storefront.i18n import localized, translations
@@ -26,6 +26,7 @@ from storefront.tokens import new_token, token_hash
 
 alert_t = table_of(StockAlert)
 variant_t = table_of(Variant)
+product_t = table_of(Product)
 
 UNCONFIRMED_KEPT = dt.timedelta(hours=24)  # an unconfirmed request is forgotten after this
 NOTIFIED_KEPT = dt.timedelta(days=30)  # the address is deleted this long after the e-mail went out
@@ -148,10 +149,19 @@ async def cancel(database: Database, token: str) -> bool:
         return result.rowcount > 0
 
 
+# Requests for items off sale wait (until the item is on sale again) without taking a place in
+# the batch: else enough of them would keep the others from ever being sent.
 _DUE = (
     select(alert_t.c.id, alert_t.c.variant_id, alert_t.c.email, alert_t.c.language)
     .join(variant_t, variant_t.c.id == alert_t.c.variant_id)
-    .where(alert_t.c.confirmed_at.is_not(None), alert_t.c.notified_at.is_(None), variant_t.c.stock > 0)
+    .join(product_t, product_t.c.id == variant_t.c.product_id)
+    .where(
+        alert_t.c.confirmed_at.is_not(None),
+        alert_t.c.notified_at.is_(None),
+        variant_t.c.stock > 0,
+        variant_t.c.active.is_(True),
+        product_t.c.active.is_(True),
+    )
     .order_by(alert_t.c.id)
     .limit(BATCH)
 )

@@ -7,10 +7,12 @@ import email
 import email.policy
 import re
 
+import pytest
+
 from storefront.catalog.service import Catalog
 from storefront.db import Database
 from storefront.orders.emails import OutboxSender
-from storefront.orders.stock_alerts import notify_back_in_stock
+from storefront.orders.stock_alerts import BATCH, notify_back_in_stock
 from storefront.settings import LANGUAGES
 from tests.support.db import count, execute, query, with_database
 from tests.support.http import HTMX, form, text_of
@@ -182,3 +184,35 @@ def test_two_workers_checking_at_once_send_one_email(client, settings):
 
     assert sorted(asyncio.run(two_workers())) == [0, 1]
     assert len(_outbox(settings, "stock_alert_back")) == 1
+
+
+@pytest.mark.parametrize(
+    "off_sale",
+    [
+        "UPDATE variant SET active = :off WHERE sku = 'MUG'",
+        "UPDATE product SET active = :off WHERE id = (SELECT product_id FROM variant WHERE sku = 'MUG')",
+    ],
+    ids=["variant", "product"],
+)
+def test_requests_for_items_off_sale_do_not_hold_up_the_others(client, settings, off_sale):
+    """More confirmed requests than one round sends, all for an item the owner has taken off sale
+    (in stock, but not sold): the request for an item in stock again is still sent."""
+    execute(settings.database_url, "UPDATE variant SET stock = 5 WHERE sku = 'MUG'")
+    execute(settings.database_url, off_sale, off=False)
+    execute(
+        settings.database_url,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :many) "
+        "INSERT INTO stock_alert (variant_id, email, language, token_hash, created_at, confirmed_at) "
+        "SELECT (SELECT id FROM variant WHERE sku = 'MUG'), 'off' || i || '@example.ch', 'en', 'off' || i, :now, :now "
+        "FROM n",
+        many=BATCH + 1,
+        now=dt.datetime.now(dt.UTC),
+    )
+    _ask(client)
+    path = _link(_outbox(settings, "stock_alert_confirm")[0][2]).removeprefix(settings.base_url)
+    client.post(path, data=form(client, action="confirm"))
+    execute(settings.database_url, "UPDATE variant SET stock = 2 WHERE sku = 'BELL'")
+
+    assert _notify(settings) == 1
+    assert [recipient for recipient, _, _ in _outbox(settings, "stock_alert_back")] == ["ria@example.ch"]
+    assert count(settings, "stock_alert") == BATCH + 2  # the others wait for the mug to be on sale again
