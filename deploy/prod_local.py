@@ -1,8 +1,8 @@
 """`make prod-local`: the production layout on one machine, to test it rather than only describe
-it. PostgreSQL (a fresh database on the server `PROD_LOCAL_POSTGRES` names), two uvicorn workers
-behind Caddy (Debian's package) that terminates HTTPS with its own certificate authority, the
-demo catalogue and two back-office accounts. Then, with `--journeys`, QA's Playwright journeys run
-against it over HTTPS; otherwise it serves until Ctrl+C.
+it. PostgreSQL (a fresh database on the server `PROD_LOCAL_POSTGRES` names), two workers started as
+in production (`storefront.serving`) behind Caddy (Debian's package) that terminates HTTPS with its
+own certificate authority, the demo catalogue and two back-office accounts. Then, with
+`--journeys`, QA's Playwright journeys run against it over HTTPS; otherwise it serves until Ctrl+C.
 
 One difference from production, said out loud: there are no live Stripe keys offline, so the
 workers run the development server with its Stripe sandbox (`STOREFRONT_ENV=development`), with
@@ -134,10 +134,8 @@ def main() -> int:
     )
     processes = [
         subprocess.Popen(
-            [PYTHON, "-m", "uvicorn", "--factory", "storefront.devserver:create_app", "--host", "127.0.0.1",
-             "--port", str(app_port), "--workers", "2", "--loop", "asyncio",
-             "--http", "storefront.serving:HttpProtocol", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
-             "--no-access-log"],
+            [PYTHON, "-m", "storefront.serving", "storefront.devserver:create_app", "--host", "127.0.0.1",
+             "--port", str(app_port), "--workers", "2", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
             cwd=ROOT, env=env, start_new_session=True,
         ),
         subprocess.Popen(

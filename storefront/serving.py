@@ -1,24 +1,210 @@
-"""How uvicorn serves the shop: `--loop asyncio --http storefront.serving:HttpProtocol`."""
+"""How the shop is served in production: `python -m storefront.serving --workers N …`.
+
+uvicorn's own `--workers N` binds one listening socket and every worker waits on it; when
+several connections arrive at once (a proxy opening its pool, a crowd of visitors), the worker
+that wakes first accepts nearly all of them and the others idle (measured with two workers and
+32 connections opened together: 32 and 0, 31 and 1, 28 and 4). Here each worker listens on a
+socket of its own on the same port (SO_REUSEPORT), and the kernel spreads new connections
+over the workers by a hash of their addresses.
+
+Each worker is a one-worker uvicorn server on Python's asyncio loop with `HttpProtocol`; this
+process starts them, restarts one that dies, and stops them all on SIGTERM or SIGINT.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
 import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
 
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+logger = logging.getLogger("storefront.serving")
+
+RESTART_PAUSE_S = 1.0  # before a worker that ended is replaced
+STOP_WAIT_S = 30.0  # for the workers to finish their requests on shutdown, then they are killed
 
 
 class HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with Nagle's algorithm off on every connection.
 
-    With `--workers N` uvicorn binds the listening socket itself without naming TCP as its
-    protocol, and asyncio turns TCP_NODELAY on only for sockets that do; each answer on a
-    kept-alive connection then waited for the client's delayed ACK, about 40 ms on Linux
-    (https://github.com/Kludex/uvicorn/issues/3149). Setting it here holds for every way the
-    socket was made."""
+    asyncio turns TCP_NODELAY on only for sockets it creates itself, naming TCP as their
+    protocol; on a socket made elsewhere (uvicorn's `--workers N`, this module's workers) each
+    answer on a kept-alive connection then waited for the client's delayed ACK, about 40 ms on
+    Linux (https://github.com/Kludex/uvicorn/issues/3149). Setting it here holds for every way
+    the socket was made."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port that other workers' sockets may share (SO_REUSEPORT): the
+    kernel then hands each new connection to one of them. Not yet listening."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listening_on(port: int) -> int:
+    """How many sockets listen on the port, read from the kernel's tables (Linux): one per worker
+    once they are all up."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                found += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"  # 0A: LISTEN
+    return found
+
+
+def _worker(options: dict[str, Any], serving: EventType) -> None:
+    """One worker (in a process of its own): a one-worker uvicorn server on its own socket. Sets
+    `serving` once the app has started and the socket listens."""
+    config = uvicorn.Config(**options)
+    try:
+        sock = listening_socket(config.host, config.port)
+    except OSError as error:
+        logging.getLogger("uvicorn.error").error("cannot listen on %s:%s: %s", config.host, config.port, error)
+        sys.exit(STARTUP_FAILURE)
+    server = uvicorn.Server(config)
+
+    def tell_when_serving() -> None:
+        while not server.started:
+            time.sleep(0.05)
+        serving.set()
+
+    threading.Thread(target=tell_when_serving, daemon=True).start()
+    server.run(sockets=[sock])
+
+
+class Workers:
+    """Starts `count` workers, restarts one that dies, stops them all when asked to."""
+
+    def __init__(self, options: dict[str, Any], count: int) -> None:
+        self.options = options
+        self.count = count
+        self.processes: list[BaseProcess] = []
+        self._serving: dict[int, EventType] = {}  # by id() of each process: set once it serves
+        self._context = multiprocessing.get_context("spawn")  # a fresh interpreter, as uvicorn's workers
+        self._stopping = False
+
+    def _start_one(self) -> BaseProcess:
+        serving = self._context.Event()
+        process = self._context.Process(target=_worker, args=(self.options, serving), name="storefront-worker")
+        process.start()
+        self._serving[id(process)] = serving
+        return process
+
+    def stop(self, *_signal: object) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        """Serves until SIGTERM or SIGINT (0), or until a worker fails to start (STARTUP_FAILURE)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.stop)
+        self.processes = [self._start_one() for _ in range(self.count)]
+        failed = False
+        while not self._stopping:
+            time.sleep(0.2)
+            for index, process in enumerate(self.processes):
+                if process.is_alive() or self._stopping:
+                    continue
+                if not self._serving.pop(id(process)).is_set():  # the next one would fail alike
+                    logger.error("a worker could not start (exit %s); stopping", process.exitcode)
+                    failed = self._stopping = True
+                    break
+                logger.warning("worker %s ended (exit %s); starting another", process.pid, process.exitcode)
+                time.sleep(RESTART_PAUSE_S)
+                self.processes[index] = self._start_one()
+        self._stop_all()
+        return STARTUP_FAILURE if failed else 0
+
+    def _stop_all(self) -> None:
+        for process in self.processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                    os.kill(process.pid, signal.SIGTERM)  # uvicorn finishes the requests under way
+        deadline = time.monotonic() + STOP_WAIT_S
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def parse(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
+    parser = argparse.ArgumentParser(
+        prog="python -m storefront.serving",
+        description="Serve the shop: N uvicorn workers, each on a socket of its own on one port.",
+    )
+    parser.add_argument("app", nargs="?", default="storefront.app:create_app", help="the app factory, module:name")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For/-Proto from the proxy")
+    parser.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="the proxy's addresses")
+    parser.add_argument("--access-log", action="store_true", help="log each request (off: the shop logs its own)")
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--loop", default="asyncio", help="uvicorn's event loop (default: Python's own)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.port == 0 and args.workers > 1:
+        parser.error("--port 0 gives each worker a port of its own: name the port")
+    options = {
+        "app": args.app,
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "loop": args.loop,
+        "http": "storefront.serving:HttpProtocol",
+        "proxy_headers": args.proxy_headers,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "access_log": args.access_log,
+        "log_level": args.log_level,
+    }
+    return options, args.workers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, count = parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    try:  # a clear answer at once when the port is taken, before any worker starts
+        listening_socket(options["host"], options["port"]).close()
+    except OSError as error:
+        logger.error("cannot listen on %s:%s: %s", options["host"], options["port"], error)
+        return STARTUP_FAILURE
+    return Workers(options, count).run()
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so the workers (spawned) find `_worker` where they import it.
+    from storefront.serving import main as serve
+
+    raise SystemExit(serve())

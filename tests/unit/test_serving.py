@@ -1,4 +1,5 @@
-"""The protocol uvicorn serves the shop with in production turns Nagle's algorithm off."""
+"""How the shop is served in production: its command line, and a protocol that turns Nagle's
+algorithm off."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import asyncio
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from storefront.serving import HttpProtocol
+from storefront.serving import HttpProtocol, parse
 
 
 async def _app(scope: object, receive: object, send: object) -> None:  # never called: no request is sent
@@ -55,3 +57,15 @@ def nodelay_of_accepted_connection(protocol_class: type[HttpToolsProtocol]) -> i
 def test_each_connection_gets_tcp_nodelay_even_from_a_socket_bound_for_several_workers():
     assert nodelay_of_accepted_connection(HttpToolsProtocol) == 0  # what asyncio leaves on such a socket
     assert nodelay_of_accepted_connection(HttpProtocol) != 0
+
+
+def test_the_command_line_serves_the_shop_on_asyncio_with_the_nodelay_protocol_and_refuses_what_cannot_work(capsys):
+    options, workers = parse(["--workers", "4", "--proxy-headers"])
+    assert workers == 4
+    assert options["app"] == "storefront.app:create_app" and options["factory"] is True
+    assert options["loop"] == "asyncio" and options["http"] == "storefront.serving:HttpProtocol"
+    assert options["proxy_headers"] is True and options["access_log"] is False
+    for wrong, message in ((["--workers", "0"], "at least 1"), (["--port", "0", "--workers", "2"], "name the port")):
+        with pytest.raises(SystemExit):
+            parse(wrong)
+        assert message in capsys.readouterr().err
