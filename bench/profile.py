@@ -109,6 +109,7 @@ def main() -> int:
             raw = workdir / "profile.txt"
             sampler = subprocess.Popen(
                 [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid),
+                 "--subprocesses",  # the worker, started by storefront.serving
                  "--duration", str(SECONDS), "--rate", "400", "--format", "raw", "--output", str(raw), "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip

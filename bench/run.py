@@ -99,7 +99,8 @@ def _cookie(jar: CookieJar, name: str) -> str:
 
 
 class Server:
-    """One uvicorn server of `factory` (the shop, or the bare framework) with `workers` workers."""
+    """One server of `factory` (the shop, or the bare framework) with `workers` workers, started
+    as production starts the shop (`python -m storefront.serving`)."""
 
     def __init__(self, env: dict[str, str], factory: str, workers: int) -> None:
         self.port = free_port()
@@ -110,10 +111,11 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
+        from storefront.serving import listening_on
+
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", self.factory, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), "--loop", LOOP,
-            "--http", "storefront.serving:HttpProtocol", "--no-access-log", "--log-level", "warning",
+            sys.executable, "-m", "storefront.serving", self.factory, "--host", "127.0.0.1",
+            "--port", str(self.port), "--workers", str(self.workers), "--loop", LOOP, "--log-level", "warning",
         ]  # fmt: skip
         if self.workers == 1 and SERVER_CPU and shutil.which("taskset"):
             command = ["taskset", "-c", SERVER_CPU, *command]
@@ -128,9 +130,13 @@ class Server:
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{self.url}{CEILING_PATH}/plain", timeout=1):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.1)
+                continue
+            if listening_on(self.port) >= self.workers:  # every worker up, not only the first
+                return self
+            time.sleep(0.1)
         self.log.seek(0)
         raise RuntimeError(f"{self.factory} did not start:\n{self.log.read().decode(errors='replace')}")
 
