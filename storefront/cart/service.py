@@ -16,6 +16,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from storefront.cart.models import Cart, CartLine
 from storefront.catalog.service import (
+    ON_SALE,
     Catalog,
     CatalogSnapshot,
     ProductView,
@@ -286,7 +287,7 @@ def _add_at_once(_dialect: str) -> ClauseElement:
     on_sale = (
         select(variant_t.c.id, variant_t.c.stock)
         .join(product_t, product_t.c.id == variant_t.c.product_id)
-        .where(variant_t.c.id == bindparam("variant_id"), variant_t.c.active, product_t.c.active)
+        .where(variant_t.c.id == bindparam("variant_id"), ON_SALE)
         .cte("on_sale")
     )
     fits = quantity <= func.least(on_sale.c.stock, most)

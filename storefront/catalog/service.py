@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from storefront.catalog.models import CatalogRevision, Product, ProductImage, Variant
 from storefront.db import Database, DbConnection
@@ -26,6 +26,9 @@ product_t = table_of(Product)
 image_t = table_of(ProductImage)
 variant_t = table_of(Variant)
 revision_t = table_of(CatalogRevision)
+
+# `VariantView.available` in SQL, for statements that read a variant joined to its product.
+ON_SALE = and_(variant_t.c.active, product_t.c.active)
 
 # Built once: building a statement costs more than running it on SQLite.
 _READ_REVISION = select(revision_t.c.revision).where(revision_t.c.id == 1)

@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Row, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storefront.catalog.models import Product, Variant
-from storefront.catalog.service import Catalog, CatalogSnapshot
+from storefront.catalog.service import ON_SALE, Catalog, CatalogSnapshot, product_t, variant_t
 from storefront.db import Database, DbConnection
 from storefront.i18n import localized, translations
 from storefront.orders.emails import queue_email
@@ -25,8 +24,6 @@ from storefront.tables import table_of
 from storefront.tokens import new_token, token_hash
 
 alert_t = table_of(StockAlert)
-variant_t = table_of(Variant)
-product_t = table_of(Product)
 
 UNCONFIRMED_KEPT = dt.timedelta(hours=24)  # an unconfirmed request is forgotten after this
 NOTIFIED_KEPT = dt.timedelta(days=30)  # the address is deleted this long after the e-mail went out
@@ -159,8 +156,7 @@ _DUE = (
         alert_t.c.confirmed_at.is_not(None),
         alert_t.c.notified_at.is_(None),
         variant_t.c.stock > 0,
-        variant_t.c.active.is_(True),
-        product_t.c.active.is_(True),
+        ON_SALE,
     )
     .order_by(alert_t.c.id)
     .limit(BATCH)
