@@ -252,7 +252,8 @@ def seed_orders(env: dict[str, str], count: int) -> None:
 
 
 def visitor_with_two_lines(url: str) -> tuple[str, str]:
-    """A real visitor: GET a page (CSRF cookie), add two products. Returns (cookie header, csrf token)."""
+    """A real visitor: GET a page (CSRF and language cookies), add two products. Returns (cookie
+    header, csrf token)."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{url}/en/products/{PRODUCT}").read().decode()
@@ -262,8 +263,10 @@ def visitor_with_two_lines(url: str) -> tuple[str, str]:
         variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
         body = urllib.parse.urlencode({"_csrf_token": token, "variant_id": variant, "quantity": "1"}).encode()
         opener.open(urllib.request.Request(f"{url}/en/cart/lines", data=body, method="POST"))
-    cart = _cookie(jar, "cart")
-    return f"csrftoken={token}; cart={cart}", token
+    _cookie(jar, "cart")
+    # Every cookie the shop set, as a browser sends them back (the language's too: without it each
+    # page would answer with a Set-Cookie no real visitor gets).
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar), token
 
 
 def paid_order_status_path(url: str) -> str:

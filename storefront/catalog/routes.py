@@ -69,11 +69,12 @@ async def product_page(request: HTMXRequest, shop: NamedDependency[Shop], slug: 
         related=[p for p in related(state.snapshot, slug) if not state.stock.sold_out(p)]
         if state.stock.sold_out(product)
         else [],
-        alternates=_product_addresses(product),
+        alternates=product_addresses(product),
     )
 
 
-def _product_addresses(product: ProductView) -> dict[str, str]:
+def product_addresses(product: ProductView) -> dict[str, str]:
+    """The product page's address in each language (its slug differs by language)."""
     return {language: localized(f"/products/{slug}", language) for language, slug in product.slugs.items()}
 
 
@@ -120,7 +121,7 @@ async def ask_for_stock_alert(request: HTMXRequest, shop: NamedDependency[Shop],
         alert_email=email,
         alert_variant_id=variant.id if variant else None,
         alert_sent=error is None,
-        alternates=_product_addresses(product),
+        alternates=product_addresses(product),
     )
 
 
