@@ -8,7 +8,9 @@ socket of its own on the same port (SO_REUSEPORT), and the kernel spreads new co
 over the workers by a hash of their addresses.
 
 Each worker is a one-worker uvicorn server on Python's asyncio loop with `HttpProtocol`; this
-process starts them, restarts one that dies, and stops them all on SIGTERM or SIGINT.
+process starts them, restarts one that dies or whose event loop stops running, and stops them
+all on SIGTERM or SIGINT. A stuck worker must be replaced, not waited for: the kernel keeps
+handing its socket a share of the new connections, which would wait for ever.
 """
 
 from __future__ import annotations
@@ -16,17 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import socket
 import sys
-import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,10 @@ logger = logging.getLogger("storefront.serving")
 
 RESTART_PAUSE_S = 1.0  # before a worker that ended is replaced
 STOP_WAIT_S = 30.0  # for the workers to finish their requests on shutdown, then they are killed
+BEAT_S = 1.0  # how often a worker's event loop says it runs
+# A worker whose event loop has not run for this long is killed and replaced. Far above anything
+# the shop does between two awaits (SQLite's busy timeout, 5 s, is the longest wait).
+HANG_LIMIT_S = 30.0
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -83,43 +89,82 @@ def listening_on(port: int) -> int:
     return found
 
 
-def _worker(options: dict[str, Any], serving: EventType) -> None:
-    """One worker (in a process of its own): a one-worker uvicorn server on its own socket. Sets
-    `serving` once the app has started and the socket listens."""
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling its supervisor once it serves."""
+
+    def __init__(self, config: uvicorn.Config, serving: ctypes.c_bool) -> None:
+        super().__init__(config)
+        self.serving = serving
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:  # asked to stop while starting
+            return
+        self.serving.value = True
+
+
+def _worker(options: dict[str, Any], beat: ctypes.c_double, serving: ctypes.c_bool) -> None:
+    """One worker (in a process of its own): a one-worker uvicorn server on its own socket. Its
+    event loop writes the time into `beat` (`time.monotonic()`, the same clock in every process)
+    every BEAT_S from its start; `serving` is set once the app has started and the socket listens."""
     config = uvicorn.Config(**options)
     try:
         sock = listening_socket(config.host, config.port)
     except OSError as error:
         logging.getLogger("uvicorn.error").error("cannot listen on %s:%s: %s", config.host, config.port, error)
         sys.exit(STARTUP_FAILURE)
-    server = uvicorn.Server(config)
+    server = _Server(config, serving)
 
-    def tell_when_serving() -> None:
-        while not server.started:
-            time.sleep(0.05)
-        serving.set()
+    async def beating() -> None:
+        while True:
+            beat.value = time.monotonic()
+            await asyncio.sleep(BEAT_S)
 
-    threading.Thread(target=tell_when_serving, daemon=True).start()
-    server.run(sockets=[sock])
+    async def serve() -> None:
+        heart = asyncio.create_task(beating())
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            heart.cancel()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # as uvicorn's Server.run
+        runner.run(serve())
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    # Shared with the worker, without a lock (a worker killed while holding it would leave this
+    # process waiting for ever; each value is written whole).
+    beat: ctypes.c_double  # the last time its event loop ran; 0 before it runs
+    serving: ctypes.c_bool  # whether it has started serving
+
+    def stuck_for(self) -> float:
+        """How long its event loop has not run (0 before it runs)."""
+        return time.monotonic() - self.beat.value if self.beat.value else 0.0
 
 
 class Workers:
-    """Starts `count` workers, restarts one that dies, stops them all when asked to."""
+    """Starts `count` workers, restarts one that dies or is stuck, stops them all when asked to."""
 
-    def __init__(self, options: dict[str, Any], count: int) -> None:
+    def __init__(self, options: dict[str, Any], count: int, hang_limit: float = HANG_LIMIT_S) -> None:
         self.options = options
         self.count = count
-        self.processes: list[BaseProcess] = []
-        self._serving: dict[int, EventType] = {}  # by id() of each process: set once it serves
+        self.hang_limit = hang_limit  # 0: never
+        self.workers: list[_Worker] = []
         self._context = multiprocessing.get_context("spawn")  # a fresh interpreter, as uvicorn's workers
         self._stopping = False
 
-    def _start_one(self) -> BaseProcess:
-        serving = self._context.Event()
-        process = self._context.Process(target=_worker, args=(self.options, serving), name="storefront-worker")
+    @property
+    def processes(self) -> list[BaseProcess]:
+        return [worker.process for worker in self.workers]
+
+    def _start_one(self) -> _Worker:
+        beat = self._context.RawValue(ctypes.c_double, 0.0)
+        serving = self._context.RawValue(ctypes.c_bool, False)
+        process = self._context.Process(target=_worker, args=(self.options, beat, serving), name="storefront-worker")
         process.start()
-        self._serving[id(process)] = serving
-        return process
+        return _Worker(process, beat, serving)
 
     def stop(self, *_signal: object) -> None:
         self._stopping = True
@@ -128,22 +173,33 @@ class Workers:
         """Serves until SIGTERM or SIGINT (0), or until a worker fails to start (STARTUP_FAILURE)."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.stop)
-        self.processes = [self._start_one() for _ in range(self.count)]
+        self.workers = [self._start_one() for _ in range(self.count)]
         failed = False
         while not self._stopping:
             time.sleep(0.2)
-            for index, process in enumerate(self.processes):
-                if process.is_alive() or self._stopping:
+            for index, worker in enumerate(self.workers):
+                process = worker.process
+                if (process.is_alive() and not self._killed_if_stuck(worker)) or self._stopping:
                     continue
-                if not self._serving.pop(id(process)).is_set():  # the next one would fail alike
+                if not worker.serving.value:  # the next one would fail alike
                     logger.error("a worker could not start (exit %s); stopping", process.exitcode)
                     failed = self._stopping = True
                     break
                 logger.warning("worker %s ended (exit %s); starting another", process.pid, process.exitcode)
                 time.sleep(RESTART_PAUSE_S)
-                self.processes[index] = self._start_one()
+                self.workers[index] = self._start_one()
         self._stop_all()
         return STARTUP_FAILURE if failed else 0
+
+    def _killed_if_stuck(self, worker: _Worker) -> bool:
+        """Kills a worker whose event loop has not run for longer than the hang limit; whether it did."""
+        stuck = worker.stuck_for()
+        if not self.hang_limit or stuck <= self.hang_limit:
+            return False
+        logger.error("worker %s has not run its event loop for %.0f s; killing it", worker.process.pid, stuck)
+        worker.process.kill()  # its loop would never run a SIGTERM handler
+        worker.process.join()
+        return True
 
     def _stop_all(self) -> None:
         for process in self.processes:
@@ -158,7 +214,7 @@ class Workers:
                 process.join()
 
 
-def parse(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
+def parse(argv: Sequence[str]) -> Workers:
     parser = argparse.ArgumentParser(
         prog="python -m storefront.serving",
         description="Serve the shop: N uvicorn workers, each on a socket of its own on one port.",
@@ -172,11 +228,20 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
     parser.add_argument("--access-log", action="store_true", help="log each request (off: the shop logs its own)")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--loop", default="asyncio", help="uvicorn's event loop (default: Python's own)")
+    parser.add_argument(
+        "--hang-limit",
+        type=float,
+        default=HANG_LIMIT_S,
+        metavar="SECONDS",
+        help=f"replace a worker whose event loop has not run for this long (default {HANG_LIMIT_S:.0f}; 0: never)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.port == 0 and args.workers > 1:
         parser.error("--port 0 gives each worker a port of its own: name the port")
+    if args.hang_limit < 0 or 0 < args.hang_limit <= 2 * BEAT_S:
+        parser.error(f"--hang-limit must be 0 (never) or more than {2 * BEAT_S:.0f} seconds")
     options = {
         "app": args.app,
         "factory": True,
@@ -189,18 +254,19 @@ def parse(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
         "access_log": args.access_log,
         "log_level": args.log_level,
     }
-    return options, args.workers
+    return Workers(options, args.workers, args.hang_limit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options, count = parse(sys.argv[1:] if argv is None else argv)
+    workers = parse(sys.argv[1:] if argv is None else argv)
+    options = workers.options
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     try:  # a clear answer at once when the port is taken, before any worker starts
         listening_socket(options["host"], options["port"]).close()
     except OSError as error:
         logger.error("cannot listen on %s:%s: %s", options["host"], options["port"], error)
         return STARTUP_FAILURE
-    return Workers(options, count).run()
+    return workers.run()
 
 
 if __name__ == "__main__":

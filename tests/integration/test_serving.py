@@ -1,6 +1,6 @@
 """`python -m storefront.serving`: several workers on one port, each with a socket of its own, so
-connections opened together are spread over the workers; stopped together; a taken port is
-reported at once."""
+connections opened together are spread over the workers; a dead or stuck worker replaced; all
+stopped together; a taken port reported at once."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def _free_port() -> int:
         return port
 
 
-def _start(port: int, workers: int, app: str = APP) -> subprocess.Popen[str]:
+def _start(port: int, workers: int, app: str = APP, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "storefront.serving", app, "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "storefront.serving", app, "--port", str(port), "--workers", str(workers), *options],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -86,6 +86,10 @@ def _burst(port: int, workers: list[int]) -> Counter[int]:
 
 def _pid_of(connection: socket.socket) -> int:
     connection.sendall(b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+    return _answer(connection)
+
+
+def _answer(connection: socket.socket) -> int:
     answer = b""
     while b"\r\n\r\n" not in answer or not answer.split(b"\r\n\r\n", 1)[1]:
         chunk = connection.recv(4096)
@@ -116,6 +120,30 @@ def test_connections_opened_together_are_spread_over_the_workers_and_all_stop_to
         assert listening_on(port) == 0
         for pid in now:  # no worker left behind
             _wait_until_gone(pid)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_worker_whose_event_loop_is_stuck_is_replaced() -> None:
+    port = _free_port()
+    process = _start(port, 1, APP, "--hang-limit", "3")
+    try:
+        _wait_for_listeners(port, 1, process)
+        (stuck,) = _worker_pids(port, 1)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /stuck HTTP/1.1\r\nHost: shop\r\n\r\n")  # its loop never runs again
+            started = time.monotonic()
+            _wait_until_gone(stuck)
+        assert time.monotonic() - started > 1.5  # not before the limit (3 s since its last beat)
+        _wait_for_listeners(port, 1, process)
+        assert _worker_pids(port, 1) != {stuck}
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=40)
+        assert process.returncode == 0
+        assert f"worker {stuck} has not run its event loop for 3 s; killing it" in output
+        assert f"worker {stuck} ended (exit -9); starting another" in output
     finally:
         if process.poll() is None:
             process.kill()

@@ -1,9 +1,11 @@
 """A tiny ASGI app for tests of how the shop is served: it answers with the id of the worker
-process that took the connection."""
+process that took the connection; at /stuck it blocks its event loop, as a worker stuck in a
+call that never returns."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 
@@ -14,6 +16,8 @@ def create_app() -> Any:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
+        if scope["path"] == "/stuck":
+            time.sleep(3600)  # noqa: ASYNC251 (blocking the event loop is the point)
         body = str(os.getpid()).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})

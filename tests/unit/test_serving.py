@@ -60,12 +60,19 @@ def test_each_connection_gets_tcp_nodelay_even_from_a_socket_bound_for_several_w
 
 
 def test_the_command_line_serves_the_shop_on_asyncio_with_the_nodelay_protocol_and_refuses_what_cannot_work(capsys):
-    options, workers = parse(["--workers", "4", "--proxy-headers"])
-    assert workers == 4
+    workers = parse(["--workers", "4", "--proxy-headers"])
+    options = workers.options
+    assert workers.count == 4 and workers.hang_limit == 30
     assert options["app"] == "storefront.app:create_app" and options["factory"] is True
     assert options["loop"] == "asyncio" and options["http"] == "storefront.serving:HttpProtocol"
     assert options["proxy_headers"] is True and options["access_log"] is False
-    for wrong, message in ((["--workers", "0"], "at least 1"), (["--port", "0", "--workers", "2"], "name the port")):
+    assert parse(["--hang-limit", "0"]).hang_limit == 0  # never
+    for wrong, message in (
+        (["--workers", "0"], "at least 1"),
+        (["--port", "0", "--workers", "2"], "name the port"),
+        (["--hang-limit", "1"], "more than 2 seconds"),
+        (["--hang-limit", "-5"], "more than 2 seconds"),
+    ):
         with pytest.raises(SystemExit):
             parse(wrong)
         assert message in capsys.readouterr().err
