@@ -109,6 +109,10 @@ def test_connections_opened_together_are_spread_over_the_workers_and_all_stop_to
         # 4 of 32 for one of two workers happens about 3 times in a million.
         assert min(served[pid] for pid in workers) >= 4, served
 
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /frozen HTTP/1.1\r\nHost: shop\r\n\r\n")
+            assert _answer(connection) > 1000  # what it built to serve is frozen, out of the collector's sight
+
         os.kill(workers[0], signal.SIGKILL)  # a worker that dies is replaced
         _wait_until_gone(workers[0])
         _wait_for_listeners(port, 2, process)
