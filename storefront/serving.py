@@ -42,6 +42,10 @@ logger = logging.getLogger("storefront.serving")
 RESTART_PAUSE_S = 1.0  # before a worker that ended is replaced
 STOP_WAIT_S = 30.0  # for the workers to finish their requests on shutdown, then they are killed
 BEAT_S = 1.0  # how often a worker's event loop says it runs
+# A pause this long in this process's own loop (it sleeps 0.2 s) means it was stopped itself (SIGSTOP,
+# a frozen cgroup, a paused machine), and with it its workers: their beats are then as old as the
+# pause, and no sign of a hang.
+PAUSED_S = 5.0
 # A worker whose event loop has not run for this long is killed and replaced. Far above anything
 # the shop does between two awaits (SQLite's busy timeout, 5 s, is the longest wait).
 HANG_LIMIT_S = 30.0
@@ -146,9 +150,10 @@ class _Worker:
     beat: ctypes.c_double  # the last time its event loop ran; 0 before it runs
     serving: ctypes.c_bool  # whether it has started serving
 
-    def stuck_for(self) -> float:
-        """How long its event loop has not run (0 before it runs)."""
-        return time.monotonic() - self.beat.value if self.beat.value else 0.0
+    def stuck_for(self, awake_since: float) -> float:
+        """How long its event loop has not run while its supervisor ran, awake since
+        `awake_since` (0 before it runs)."""
+        return time.monotonic() - max(self.beat.value, awake_since) if self.beat.value else 0.0
 
 
 class Workers:
@@ -182,11 +187,15 @@ class Workers:
             signal.signal(sig, self.stop)
         self.workers = [self._start_one() for _ in range(self.count)]
         failed = False
+        awake_since = checked = time.monotonic()
         while not self._stopping:
             time.sleep(0.2)
+            if (now := time.monotonic()) - checked > PAUSED_S:
+                awake_since = now
+            checked = now
             for index, worker in enumerate(self.workers):
                 process = worker.process
-                if (process.is_alive() and not self._killed_if_stuck(worker)) or self._stopping:
+                if (process.is_alive() and not self._killed_if_stuck(worker, awake_since)) or self._stopping:
                     continue
                 if not worker.serving.value:  # the next one would fail alike
                     logger.error("a worker could not start (exit %s); stopping", process.exitcode)
@@ -198,9 +207,9 @@ class Workers:
         self._stop_all()
         return STARTUP_FAILURE if failed else 0
 
-    def _killed_if_stuck(self, worker: _Worker) -> bool:
+    def _killed_if_stuck(self, worker: _Worker, awake_since: float) -> bool:
         """Kills a worker whose event loop has not run for longer than the hang limit; whether it did."""
-        stuck = worker.stuck_for()
+        stuck = worker.stuck_for(awake_since)
         if not self.hang_limit or stuck <= self.hang_limit:
             return False
         logger.error("worker %s has not run its event loop for %.0f s; killing it", worker.process.pid, stuck)

@@ -34,6 +34,7 @@ def _start(port: int, workers: int, app: str = APP, *options: str) -> subprocess
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a process group of its own: the server and its workers
     )
 
 
@@ -148,6 +149,26 @@ def test_a_worker_whose_event_loop_is_stuck_is_replaced() -> None:
         assert process.returncode == 0
         assert f"worker {stuck} has not run its event loop for 3 s; killing it" in output
         assert f"worker {stuck} ended (exit -9); starting another" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_workers_paused_with_their_supervisor_are_not_taken_for_stuck() -> None:
+    port = _free_port()
+    process = _start(port, 1, APP, "--hang-limit", "3")
+    try:
+        _wait_for_listeners(port, 1, process)
+        (worker,) = _worker_pids(port, 1)
+        os.killpg(process.pid, signal.SIGSTOP)  # as a frozen cgroup or a paused machine: all of it
+        time.sleep(6)
+        os.killpg(process.pid, signal.SIGCONT)
+        time.sleep(2)
+        assert _worker_pids(port, 1) == {worker}
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=40)
+        assert "killing it" not in output
     finally:
         if process.poll() is None:
             process.kill()
