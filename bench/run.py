@@ -31,6 +31,7 @@ import gzip
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -124,7 +125,12 @@ class Server:
         # report stays readable; it is printed if the server does not start.
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**self.env, "STOREFRONT_BASE_URL": self.url}, stdout=self.log, stderr=self.log
+            command,
+            cwd=ROOT,
+            env={**self.env, "STOREFRONT_BASE_URL": self.url},
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,  # a process group of its own, paused and resumed as one
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -140,8 +146,16 @@ class Server:
         self.log.seek(0)
         raise RuntimeError(f"{self.factory} did not start:\n{self.log.read().decode(errors='replace')}")
 
+    def paused(self, paused: bool) -> None:
+        """Stop (or resume) the server and its workers: their periodic jobs (the outbox, the
+        reconciler, stock alerts) and the database work they cause then take no core from the
+        server being measured."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def __exit__(self, *_exc: object) -> None:
         assert self.process is not None
+        self.paused(False)
         self.process.terminate()
         self.process.wait(timeout=10)
         self.log.close()
@@ -465,11 +479,14 @@ def measure(
     servers: dict[str, Server], cookies: dict[tuple[str, str], str], plan: list[Page], pin: bool
 ) -> tuple[Table, dict[str, float]]:
     """Every figure ROUNDS times, interleaved (a page's figures back to back), so a slow spell of the
-    machine hits every figure alike. Returns the medians and the median per-round ratios by name."""
+    machine hits every figure alike, with the other servers paused meanwhile. Returns the medians
+    and the median per-round ratios by name."""
     raw: dict[tuple[str, str], list[Figures]] = {}
     for round_number in range(ROUNDS + 1):  # round 0 warms up
         for page in plan:
             for figure, run in page.runs.items():
+                for name, server in servers.items():
+                    server.paused(name != run.server)
                 result = wrk(
                     servers[run.server].url + run.path,
                     cookie=cookies.get((run.server.removeprefix("bare-"), run.cookie)),
@@ -479,6 +496,8 @@ def measure(
                 )
                 if round_number:
                     raw.setdefault((page.name, figure), []).append(result)
+    for server in servers.values():
+        server.paused(False)
     table: Table = {
         key: {
             "rps": statistics.median(f["rps"] for f in runs),
