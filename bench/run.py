@@ -27,6 +27,7 @@ BENCH_LOOP (uvicorn's event loop; default asyncio, as in production).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import re
@@ -155,7 +156,8 @@ class Server:
 
     def __exit__(self, *_exc: object) -> None:
         assert self.process is not None
-        self.paused(False)
+        with contextlib.suppress(ProcessLookupError):  # (it ended already)
+            self.paused(False)
         self.process.terminate()
         self.process.wait(timeout=10)
         self.log.close()
@@ -277,7 +279,7 @@ def visitor_with_two_lines(url: str) -> tuple[str, str]:
         variant = _search(r'name="variant_id" value="(\d+)"', html)[1]
         body = urllib.parse.urlencode({"_csrf_token": token, "variant_id": variant, "quantity": "1"}).encode()
         opener.open(urllib.request.Request(f"{url}/en/cart/lines", data=body, method="POST"))
-    _cookie(jar, "cart")
+    _cookie(jar, "cart")  # (fails unless the adds gave the visitor a cart)
     # Every cookie the shop set, as a browser sends them back (the language's too: without it each
     # page would answer with a Set-Cookie no real visitor gets).
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar), token

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from storefront.serving import listening_on
@@ -36,6 +38,21 @@ def _start(port: int, workers: int, app: str = APP, *options: str) -> subprocess
         text=True,
         start_new_session=True,  # a process group of its own: the server and its workers
     )
+
+
+@contextmanager
+def _serving(workers: int, *options: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """The test app served by `workers` workers on a free port, once they all listen; killed at
+    the end if the test has not stopped it."""
+    port = _free_port()
+    process = _start(port, workers, APP, *options)
+    try:
+        _wait_for_listeners(port, workers, process)
+        yield port, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _wait_for_listeners(port: int, count: int, process: subprocess.Popen[str]) -> None:
@@ -100,10 +117,7 @@ def _answer(connection: socket.socket) -> int:
 
 
 def test_connections_opened_together_are_spread_over_the_workers_and_all_stop_together() -> None:
-    port = _free_port()
-    process = _start(port, 2)
-    try:
-        _wait_for_listeners(port, 2, process)
+    with _serving(2) as (port, process):
         workers = sorted(_worker_pids(port, 2))
         served = _burst(port, workers)
         # The kernel picks a worker's socket by a hash of each connection's addresses: fewer than
@@ -125,17 +139,10 @@ def test_connections_opened_together_are_spread_over_the_workers_and_all_stop_to
         assert listening_on(port) == 0
         for pid in now:  # no worker left behind
             _wait_until_gone(pid)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_a_worker_whose_event_loop_is_stuck_is_replaced() -> None:
-    port = _free_port()
-    process = _start(port, 1, APP, "--hang-limit", "3")
-    try:
-        _wait_for_listeners(port, 1, process)
+    with _serving(1, "--hang-limit", "3") as (port, process):
         (stuck,) = _worker_pids(port, 1)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
             connection.sendall(b"GET /stuck HTTP/1.1\r\nHost: shop\r\n\r\n")  # its loop never runs again
@@ -149,17 +156,10 @@ def test_a_worker_whose_event_loop_is_stuck_is_replaced() -> None:
         assert process.returncode == 0
         assert f"worker {stuck} has not run its event loop for 3 s; killing it" in output
         assert f"worker {stuck} ended (exit -9); starting another" in output
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_workers_paused_with_their_supervisor_are_not_taken_for_stuck() -> None:
-    port = _free_port()
-    process = _start(port, 1, APP, "--hang-limit", "3")
-    try:
-        _wait_for_listeners(port, 1, process)
+    with _serving(1, "--hang-limit", "3") as (port, process):
         (worker,) = _worker_pids(port, 1)
         os.killpg(process.pid, signal.SIGSTOP)  # as a frozen cgroup or a paused machine: all of it
         time.sleep(6)
@@ -169,10 +169,6 @@ def test_workers_paused_with_their_supervisor_are_not_taken_for_stuck() -> None:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=40)
         assert "killing it" not in output
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_a_port_in_use_is_reported_at_once_and_nothing_starts() -> None:
