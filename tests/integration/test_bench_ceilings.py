@@ -26,12 +26,12 @@ def shop_with_ceilings(settings):
 
 
 @pytest.mark.parametrize(
-    ("page", "ceiling"),
+    ("address", "ceiling"),
     [("/en/products/honey", "/product/honey"), ("/en/", "/catalog")],
     ids=["product", "catalogue"],
 )
-def test_a_ceiling_answers_the_same_page_as_the_shop(shop_with_ceilings, page, ceiling):
-    real = shop_with_ceilings.get(page)
+def test_a_ceiling_answers_the_same_page_as_the_shop(shop_with_ceilings, address, ceiling):
+    real = shop_with_ceilings.get(address)
     from_memory = shop_with_ceilings.get(CEILING_PATH + ceiling)
     assert real.status_code == from_memory.status_code == 200
     assert '<link rel="alternate" hreflang="fr"' in real.text  # (the part the ceilings once left out)
