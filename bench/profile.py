@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,21 @@ TOP = int(os.environ.get("PROFILE_TOP", "30"))
 
 
 # The process's own frames, under every sample: they say nothing about a request.
-_PROCESS = ("runpy", "click/", "uvicorn/main.py", "uvicorn/server.py", "uvicorn/_compat.py", "asyncio/runners.py")
+_PROCESS = (
+    "runpy",
+    "click/",
+    "uvicorn/main.py",
+    "uvicorn/server.py",
+    "uvicorn/_compat.py",
+    "asyncio/runners.py",
+    "asyncio/base_events.py",
+    "multiprocessing/",
+    "storefront/serving.py",
+    "<module> (<string>)",  # the worker's `python -c` that multiprocessing starts
+)
+# py-spy's mark of the process a stack is from ('process 123:"python -m …";'), one per level:
+# the supervisor's, then its worker's. A command line may hold ';', the stacks' separator.
+_PROCESS_MARK = re.compile(r'process \d+:"[^"]*";?')
 
 
 def frames(raw: str, focus: str = "") -> tuple[collections.Counter[str], collections.Counter[str], int]:
@@ -63,7 +78,8 @@ def frames(raw: str, focus: str = "") -> tuple[collections.Counter[str], collect
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        names = [_short(frame) for frame in stack.split(";")]
+        stack = _PROCESS_MARK.sub("", stack)
+        names = [_short(frame) for frame in stack.split(";") if frame] or ["(no Python frame)"]
         if focus:
             at = next((i for i, name in enumerate(names) if focus in name.split(" (")[0]), None)
             if at is None:
