@@ -56,11 +56,13 @@ _PROCESS = (
     "uvicorn/server.py",
     "uvicorn/_compat.py",
     "asyncio/runners.py",
-    "asyncio/base_events.py",
     "multiprocessing/",
     "storefront/serving.py",
     "<module> (<string>)",  # the worker's `python -c` that multiprocessing starts
 )
+# The event loop's own turn, under every sample too; its other functions (call_later, create_task)
+# do a request's work and stay.
+_LOOP = re.compile(r"(run_until_complete|run_forever|_run_once) \(.*asyncio/base_events\.py\)$")
 # py-spy's mark of the process a stack is from ('process 123:"python -m …";'), one per level:
 # the supervisor's, then its worker's. A command line may hold ';', the stacks' separator.
 _PROCESS_MARK = re.compile(r'process \d+:"[^"]*";?')
@@ -86,7 +88,7 @@ def frames(raw: str, focus: str = "") -> tuple[collections.Counter[str], collect
                 continue
             names = names[at:]
         total += count
-        for name in {name for name in names if not any(part in name for part in _PROCESS)}:
+        for name in {name for name in names if not (any(part in name for part in _PROCESS) or _LOOP.match(name))}:
             inclusive[name] += count
         own[names[-1]] += count
     return inclusive, own, total
