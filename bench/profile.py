@@ -8,6 +8,7 @@ self (the function's own code), as shares of all samples.
     make profile PROFILE_PATH=/en/cart/lines PROFILE_ADD=1   # the htmx add-to-cart
     make profile PROFILE_PATH=status PROFILE_HTMX=1          # the status poll of a paid order
     make profile PROFILE_PATH=/admin/orders PROFILE_STAFF=1  # the back office, signed in as the owner
+    make profile PROFILE_PATH=/_bench/ceiling/plain PROFILE_BARE=1  # a ceiling of the bare framework
 
 Environment: PROFILE_SECONDS (default 10), PROFILE_TOP (default 30), PROFILE_HTMX=1 (ask as htmx),
 PROFILE_FOCUS (only the samples under a function whose name contains this, e.g. read_page),
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import (  # noqa: E402 (after the path is set)
     ADD_SCRIPT,
+    CEILING_PATH,
     HX_SCRIPT,
     PRODUCT,
     Server,
@@ -111,15 +113,26 @@ def main() -> int:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
     path = os.environ.get("PROFILE_PATH", f"/en/products/{PRODUCT}")
+    if os.environ.get("PROFILE_BARE") and not path.startswith(CEILING_PATH):
+        print(f"PROFILE_BARE=1 serves only the ceilings, under {CEILING_PATH}/", file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="storefront-profile-"))
     try:
         name = "large" if os.environ.get("PROFILE_LARGE") else "small"
         env = prepare(workdir, os.environ.get("BENCH_DATABASE_URL"), names=(name,))[name]
-        with Server(env, "bench.app:create_bench_app", 1) as server:
+        # PROFILE_BARE=1: the bare framework's app (bench/bare.py) serving its ceilings, to set the
+        # shop's pipeline beside it.
+        factory = "bench.bare:create_bare_app" if os.environ.get("PROFILE_BARE") else "bench.app:create_bench_app"
+        with Server(env, factory, 1) as server:
             assert server.process is not None
             if path == "status":  # an order paid through the sandbox, as `make bench` polls it
                 path = paid_order_status_path(server.url)
-            cookie = signed_in(server.url) if os.environ.get("PROFILE_STAFF") else visitor_with_two_lines(server.url)[0]
+            if os.environ.get("PROFILE_BARE"):
+                cookie = ""  # (the bare app reads no cookie)
+            elif os.environ.get("PROFILE_STAFF"):
+                cookie = signed_in(server.url)
+            else:
+                cookie = visitor_with_two_lines(server.url)[0]
             script = HX_SCRIPT if os.environ.get("PROFILE_HTMX") else None
             if os.environ.get("PROFILE_ADD"):
                 script = ADD_SCRIPT % {"token": token_of(cookie), "variants": ", ".join(variant_ids(env))}
