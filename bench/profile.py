@@ -113,21 +113,22 @@ def main() -> int:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
         return 2
     path = os.environ.get("PROFILE_PATH", f"/en/products/{PRODUCT}")
-    if os.environ.get("PROFILE_BARE") and not path.startswith(CEILING_PATH):
+    # PROFILE_BARE=1: the bare framework's app (bench/bare.py) serving its ceilings, to set the
+    # shop's pipeline beside it.
+    bare = bool(os.environ.get("PROFILE_BARE"))
+    if bare and not path.startswith(CEILING_PATH):
         print(f"PROFILE_BARE=1 serves only the ceilings, under {CEILING_PATH}/", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="storefront-profile-"))
     try:
         name = "large" if os.environ.get("PROFILE_LARGE") else "small"
         env = prepare(workdir, os.environ.get("BENCH_DATABASE_URL"), names=(name,))[name]
-        # PROFILE_BARE=1: the bare framework's app (bench/bare.py) serving its ceilings, to set the
-        # shop's pipeline beside it.
-        factory = "bench.bare:create_bare_app" if os.environ.get("PROFILE_BARE") else "bench.app:create_bench_app"
+        factory = "bench.bare:create_bare_app" if bare else "bench.app:create_bench_app"
         with Server(env, factory, 1) as server:
             assert server.process is not None
             if path == "status":  # an order paid through the sandbox, as `make bench` polls it
                 path = paid_order_status_path(server.url)
-            if os.environ.get("PROFILE_BARE"):
+            if bare:
                 cookie = ""  # (the bare app reads no cookie)
             elif os.environ.get("PROFILE_STAFF"):
                 cookie = signed_in(server.url)
